@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import { ProxyError } from '../errors';
+import { type CloneRoute, parseCloneRoute } from '../pve/clone-route';
+import { parsePveParams } from '../pve/params';
+import { writeAnswer } from './answer-writer';
+import type { CloneContext } from './clone-context';
+import type { RefusalReason } from './clone-events';
+import { CloneJob, type CloneRequest, type CloneWaiter, describeJob } from './clone-job';
+import { createCloneKey } from './clone-key';
+import type { CloneLane } from './clone-lane';
+import type { CloneLanes } from './clone-lanes';
+import { createForwardHeaders, pickCredentialHeaders } from './forward-headers';
+import { createRefusalAnswer } from './refusal-answer';
+import { readRequestBody } from './request-body';
+
+type Next = (error?: unknown) => void;
+
+/**
+ * Middleware that takes the requests PVE would route to the LXC clone handler, reads each body
+ * once and puts the clone in its lane; everything else goes on to `next` untouched.
+ */
+export function createCloneAdmission(lanes: CloneLanes, context: CloneContext) {
+  return function admitClone(req: IncomingMessage, res: ServerResponse, next: Next): void {
+    // Mounted under a prefix in a gateway, Express gives us the path below the prefix; that is
+    // also what passthrough forwards, so both halves agree on what PVE will see.
+    const target = req.url ?? '/';
+    const route = parseCloneRoute(req.method ?? '', target);
+    if (!route) {
+      next();
+      return;
+    }
+
+    admit(req, res, route, target, lanes, context).catch(next);
+  };
+}
+
+async function admit(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: CloneRoute,
+  target: string,
+  lanes: CloneLanes,
+  context: CloneContext,
+): Promise<void> {
+  const { logger } = context;
+  const requestId = randomUUID();
+
+  // read body
+  const read = await readRequestBody(req);
+  if (read.kind === 'aborted') {
+    logger.debug('clone request aborted while its body was read', { requestId });
+    return;
+  }
+  if (read.kind === 'too-large') {
+    res.shouldKeepAlive = false;
+    logger.warn('clone refused: body too large', { requestId, node: route.node, vmid: route.vmid });
+    return refuse(res, route, requestId, 'body-too-large', 'for data too large', context);
+  }
+  if (lanes.closing) {
+    const message = 'pve-clone-proxy is shutting down; clone not sent';
+    return refuse(res, route, requestId, 'shutting-down', message, context, 5);
+  }
+
+  // join an identical clone that is already queued or running
+  const request = createCloneRequest(req, route, target, requestId, read.body);
+  const waiter: CloneWaiter = { deliver: (answer) => writeAnswer(res, answer) };
+  const twin = lanes.findActive(request.key);
+  if (twin) {
+    logger.info('identical clone joined one already queued or running', {
+      requestId,
+      joined: twin.job.requestId,
+    });
+    context.events.emit('joined', twin.job);
+    twin.job.join(waiter);
+    res.once('close', () => twin.job.leave(waiter) && withdraw(twin.job, twin.lane, context));
+    return;
+  }
+
+  // enqueue
+  const job = new CloneJob(request, waiter);
+  const lane = lanes.laneFor(job);
+  if (!lane.submit(job)) {
+    logger.warn('clone refused: queue full', {
+      ...describeJob(job),
+      queueDepth: lane.waitingCount,
+    });
+    const message = `pve-clone-proxy: clone queue is full (${context.config.queueSize} waiting); clone not sent`;
+    return refuse(
+      res,
+      route,
+      requestId,
+      'queue-full',
+      message,
+      context,
+      lane.estimateWaitSeconds(),
+    );
+  }
+  logger.debug('clone queued', {
+    ...describeJob(job),
+    queueDepth: lane.waitingCount,
+    lane: lane.name,
+  });
+  context.events.emit('queued', job, lane);
+
+  const queueTimeoutMs = context.config.queueTimeoutMs;
+  const expiry =
+    queueTimeoutMs > 0 ? setTimeout(() => expire(job, lane, context), queueTimeoutMs) : undefined;
+
+  // a client that leaves before its turn is withdrawn; one whose clone is in flight is not
+  res.once('close', () => {
+    clearTimeout(expiry);
+    if (!res.writableFinished && job.leave(waiter)) withdraw(job, lane, context);
+  });
+}
+
+function createCloneRequest(
+  req: IncomingMessage,
+  route: CloneRoute,
+  target: string,
+  requestId: string,
+  body: Buffer,
+): CloneRequest {
+  const params = parsePveParams(route.query, body, req.headers['content-type']);
+  const credentials = pickCredentialHeaders(req);
+  return {
+    requestId,
+    route,
+    target,
+    headers: createForwardHeaders(req),
+    body,
+    params,
+    credentials,
+    key: createCloneKey(route, params, credentials),
+  };
+}
+
+function withdraw(job: CloneJob, lane: CloneLane, context: CloneContext): void {
+  if (!lane.withdraw(job)) return;
+  context.logger.info('clone withdrawn: client left before its turn', describeJob(job));
+  context.events.emit('withdrawn', job, 'client-gone');
+}
+
+function expire(job: CloneJob, lane: CloneLane, context: CloneContext): void {
+  if (!lane.withdraw(job)) return;
+
+  const waitedMs = context.config.queueTimeoutMs;
+  context.logger.warn('clone withdrawn: waited too long in the queue', {
+    ...describeJob(job),
+    waitedMs,
+  });
+  context.events.emit('withdrawn', job, 'queue-timeout');
+  context.events.emit('refused', 'queue-timeout');
+
+  const error = new ProxyError(
+    'CLONE_PROXY_QUEUE_TIMEOUT',
+    `pve-clone-proxy: clone waited ${waitedMs} ms in the queue; clone not sent`,
+  );
+  job.answer(createRefusalAnswer(job.route, job.requestId, error, lane.estimateWaitSeconds()));
+}
+
+const REFUSAL_CODES: Record<RefusalReason, ProxyError['code']> = {
+  'queue-full': 'CLONE_PROXY_QUEUE_FULL',
+  'queue-timeout': 'CLONE_PROXY_QUEUE_TIMEOUT',
+  'shutting-down': 'CLONE_PROXY_SHUTTING_DOWN',
+  'body-too-large': 'CLONE_PROXY_BODY_TOO_LARGE',
+};
+
+function refuse(
+  res: ServerResponse,
+  route: CloneRoute,
+  requestId: string,
+  reason: RefusalReason,
+  message: string,
+  context: CloneContext,
+  retryAfterSeconds?: number,
+): void {
+  context.events.emit('refused', reason);
+  const error = new ProxyError(REFUSAL_CODES[reason], message);
+  writeAnswer(res, createRefusalAnswer(route, requestId, error, retryAfterSeconds));
+}

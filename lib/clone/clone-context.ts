@@ -1,0 +1,13 @@
+import type { Dispatcher } from 'undici';
+
+import type { ProxyConfig } from '../config/proxy-config';
+import type { Logger } from '../observe/logger';
+import type { CloneEvents } from './clone-events';
+
+/** What the clone part needs from outside: settings, the upstream dispatcher, a logger, and where to report what happens. */
+export interface CloneContext {
+  config: Readonly<ProxyConfig>;
+  upstream: Dispatcher;
+  logger: Logger;
+  events: CloneEvents;
+}

@@ -1,0 +1,94 @@
+import { type QueueObject, queue } from 'async';
+
+import type { CloneJob } from './clone-job';
+
+/** Runs one job to its end; must not throw (failures are answered to the job's clients). */
+export type CloneRunner = (job: CloneJob, lane: CloneLane) => Promise<void>;
+
+/**
+ * A lane: an `async.queue` of concurrency 1 with a bound on waiting jobs. Jobs whose clients
+ * have all gone are withdrawn in O(1): they leave the waiting set at once and are skipped when
+ * the queue reaches them, so a long queue never has to be searched.
+ */
+export class CloneLane {
+  readonly name: string;
+  private readonly queueSize: number;
+  private readonly queue: QueueObject<CloneJob>;
+  private readonly waiting = new Set<CloneJob>();
+  private readonly active = new Map<string, CloneJob>();
+  private running: CloneJob | undefined;
+  private runningSince = 0;
+  private averageTaskMs = 10_000;
+
+  constructor(name: string, queueSize: number, runner: CloneRunner) {
+    this.name = name;
+    this.queueSize = queueSize;
+    this.queue = queue<CloneJob, void, Error>(async (job) => {
+      if (!this.waiting.delete(job)) return;
+
+      this.running = job;
+      this.runningSince = Date.now();
+      try {
+        await runner(job, this);
+      } finally {
+        this.running = undefined;
+        this.forget(job);
+        this.averageTaskMs = 0.8 * this.averageTaskMs + 0.2 * (Date.now() - this.runningSince);
+      }
+    }, 1);
+  }
+
+  /** Queue a job; false when the lane is full. */
+  submit(job: CloneJob): boolean {
+    // One job may run and queueSize may wait; a job not yet picked up by the queue still
+    // counts as waiting, so a burst cannot slip past the bound before the first one starts.
+    const held = this.waiting.size + (this.running ? 1 : 0);
+    if (held >= this.queueSize + 1) return false;
+
+    this.waiting.add(job);
+    this.active.set(job.request.key, job);
+    this.queue.push(job);
+    return true;
+  }
+
+  /** The queued or running job an identical clone may join, if any. */
+  findActive(key: string): CloneJob | undefined {
+    return this.active.get(key);
+  }
+
+  /** Take a job out before its turn; false when it already started (or was never here). */
+  withdraw(job: CloneJob): boolean {
+    if (!this.waiting.delete(job)) return false;
+    this.forget(job);
+    return true;
+  }
+
+  /** Jobs still waiting, oldest first. */
+  listWaiting(): CloneJob[] {
+    return [...this.waiting];
+  }
+
+  get waitingCount(): number {
+    return this.waiting.size;
+  }
+
+  get inFlight(): { job: CloneJob; since: number } | undefined {
+    return this.running ? { job: this.running, since: this.runningSince } : undefined;
+  }
+
+  /** A fair guess, in whole seconds, of how long a new job would wait: for `Retry-After`. */
+  estimateWaitSeconds(): number {
+    const jobs = this.waiting.size + (this.running ? 1 : 0);
+    return Math.min(3600, Math.max(1, Math.ceil((jobs * this.averageTaskMs) / 1000)));
+  }
+
+  /** Resolves once nothing runs and nothing waits. */
+  async drained(): Promise<void> {
+    if (this.queue.idle() && !this.running) return;
+    await this.queue.drain();
+  }
+
+  private forget(job: CloneJob): void {
+    if (this.active.get(job.request.key) === job) this.active.delete(job.request.key);
+  }
+}

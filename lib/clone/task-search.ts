@@ -1,0 +1,59 @@
+import { parseUpid, type Upid } from '../pve/upid';
+import { exchangeUpstream } from '../upstream/upstream-exchange';
+import type { CloneContext } from './clone-context';
+import type { CloneJob } from './clone-job';
+
+/** What a look through the node's task list found. */
+export type TaskSearch = { found: Upid } | { found: undefined; reason?: string };
+
+/**
+ * After a clone request failed in a way that PVE may still have acted on (reset, timeout),
+ * look for a `vzclone` task of the same source started since the dispatch, in the node's task
+ * list (pve-manager PVE/API2/Tasks.pm, node_tasks), with the client's own credentials.
+ */
+export async function findStartedCloneTask(
+  job: CloneJob,
+  dispatchedAt: number,
+  context: CloneContext,
+): Promise<TaskSearch> {
+  const { route } = job;
+  const since = Math.floor(dispatchedAt / 1000) - 1;
+  const query = new URLSearchParams({
+    typefilter: 'vzclone',
+    vmid: route.vmid,
+    since: String(since),
+    source: 'all',
+  });
+  const path = `/api2/json/nodes/${encodeURIComponent(route.node)}/tasks?${query}`;
+
+  let entries: unknown;
+  try {
+    const answer = await exchangeUpstream(context.upstream, {
+      origin: context.config.target,
+      method: 'GET',
+      path,
+      headers: job.request.credentials,
+      timeoutMs: context.config.requestTimeoutMs,
+    });
+    if (answer.status !== 200)
+      return { found: undefined, reason: `task list: HTTP ${answer.status} ${answer.reason}` };
+    entries = (JSON.parse(answer.body.toString('utf8')) as { data?: unknown }).data;
+  } catch (error) {
+    return { found: undefined, reason: `task list: ${(error as Error).message}` };
+  }
+
+  return { found: pickNewest(entries, route.vmid, since) };
+}
+
+function pickNewest(entries: unknown, vmid: string, since: number): Upid | undefined {
+  if (!Array.isArray(entries)) return undefined;
+
+  let newest: Upid | undefined;
+  for (const entry of entries) {
+    const upid = parseUpid((entry as { upid?: unknown }).upid);
+    if (!upid) continue;
+    if (upid.type !== 'vzclone' || upid.id !== vmid || upid.starttime < since) continue;
+    if (!newest || upid.starttime > newest.starttime) newest = upid;
+  }
+  return newest;
+}

@@ -1,0 +1,120 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { PveAnswer } from '../pve/answer';
+import { createTaskStatusPath, type Upid } from '../pve/upid';
+import { exchangeUpstream } from '../upstream/upstream-exchange';
+import { describeUpstreamFailure } from '../upstream/upstream-failure';
+import type { CloneContext } from './clone-context';
+
+/** How watching a task ended. */
+export type TaskEnd =
+  | { kind: 'stopped'; exitstatus: string }
+  | { kind: 'timeout' }
+  | { kind: 'unknown'; reason: string };
+
+/** Consecutive refusals (400/401/403...) after which the task is given up as unreadable. */
+export const MAX_REFUSED_POLLS = 5;
+
+/**
+ * Poll `GET /nodes/<UPID node>/tasks/<UPID>/status` with the client's own credentials until
+ * PVE says `stopped`, whatever the exitstatus (`OK`, `WARNINGS: n` and errors all end it).
+ * Network errors, timeouts and 5xx (PVE's 595/596 included) are transient: keep polling, keep
+ * the slot, decide nothing. Refusals are counted and end the watch only when they persist,
+ * because a token that cannot read the task would otherwise block the lane forever.
+ */
+export async function watchTask(
+  upid: Upid,
+  credentials: string[],
+  context: CloneContext,
+  onPollFailed: (kind: 'transient' | 'refused') => void = () => {},
+): Promise<TaskEnd> {
+  const { config, logger } = context;
+  const deadline = Date.now() + config.pollTimeoutMs;
+  let refused = 0;
+  let transient = 0;
+
+  while (Date.now() < deadline) {
+    const backoff = Math.min(config.pollIntervalMs * 2 ** Math.min(transient, 4), 30_000);
+    await sleep(
+      Math.max(0, Math.min(transient ? backoff : config.pollIntervalMs, deadline - Date.now())),
+    );
+
+    const poll = await pollOnce(upid, credentials, context);
+    if (poll.kind === 'stopped') return poll;
+
+    if (poll.kind === 'running') {
+      refused = 0;
+      transient = 0;
+    } else if (poll.kind === 'transient') {
+      transient += 1;
+      onPollFailed('transient');
+      logger.debug('task poll failed, will retry', { upid: upid.upid, reason: poll.reason });
+    } else {
+      refused += 1;
+      onPollFailed('refused');
+      transient = 0;
+      logger.debug('task poll refused', { upid: upid.upid, reason: poll.reason, refused });
+      if (refused >= MAX_REFUSED_POLLS) return { kind: 'unknown', reason: poll.reason };
+    }
+  }
+
+  return { kind: 'timeout' };
+}
+
+type Poll =
+  | { kind: 'stopped'; exitstatus: string }
+  | { kind: 'running' }
+  | { kind: 'transient'; reason: string }
+  | { kind: 'refused'; reason: string };
+
+async function pollOnce(upid: Upid, credentials: string[], context: CloneContext): Promise<Poll> {
+  let answer: PveAnswer;
+  try {
+    answer = await exchangeUpstream(context.upstream, {
+      origin: context.config.target,
+      method: 'GET',
+      path: createTaskStatusPath(upid),
+      headers: credentials,
+      timeoutMs: context.config.requestTimeoutMs,
+    });
+  } catch (error) {
+    return {
+      kind: 'transient',
+      reason: describeUpstreamFailure(error, context.config.target).message,
+    };
+  }
+
+  return classifyStatusAnswer(answer);
+}
+
+/** Read one task status answer (pve-manager PVE/API2/Tasks.pm, read_task_status). */
+export function classifyStatusAnswer(answer: PveAnswer): Poll {
+  const line = `HTTP ${answer.status} ${answer.reason}`.trim();
+  if (answer.status >= 500) return { kind: 'transient', reason: line };
+  if (answer.status !== 200) return { kind: 'refused', reason: `${line}${describeErrors(answer)}` };
+
+  const data = parseData(answer);
+  if (data?.status === 'stopped') {
+    return { kind: 'stopped', exitstatus: String(data.exitstatus ?? 'unexpected status') };
+  }
+  if (data?.status === 'running') return { kind: 'running' };
+  return { kind: 'transient', reason: `${line} without a task status` };
+}
+
+function parseData(answer: PveAnswer): { status?: unknown; exitstatus?: unknown } | undefined {
+  try {
+    const parsed = JSON.parse(answer.body.toString('utf8')) as { data?: unknown };
+    return parsed.data && typeof parsed.data === 'object' ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeErrors(answer: PveAnswer): string {
+  try {
+    const parsed = JSON.parse(answer.body.toString('utf8')) as { errors?: unknown };
+    return parsed.errors ? ` ${JSON.stringify(parsed.errors)}` : '';
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,130 @@
+import { ProxyError } from '../errors';
+import { formatDuration, parseDuration } from './duration';
+
+/** How a clone's client is answered (CLONE_PROXY_RESPOND). */
+export type RespondMode = 'task-end' | 'accepted';
+
+/** The verified, frozen settings every part of the proxy receives. */
+export interface ProxyConfig {
+  /** PVE base URL without a trailing slash, e.g. `https://127.0.0.1:8006`. */
+  target: string;
+  pollIntervalMs: number;
+  pollTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Clones that may wait; the one in flight is not counted. */
+  queueSize: number;
+  /** 0 means off. */
+  queueTimeoutMs: number;
+  respond: RespondMode;
+  skipTlsVerify: boolean;
+  /** PEM bundle trusted for the PVE certificate, in addition to Node's own roots. */
+  ca?: string;
+  /** SHA-256 fingerprint of the PVE certificate, `AA:BB:...` as PVE shows it. */
+  tlsFingerprint?: string;
+  shutdownTimeoutMs: number;
+}
+
+/** What a caller may pass: durations as milliseconds or as `2s`, everything but target optional. */
+export interface ProxyOptions {
+  target: string;
+  pollInterval?: number | string;
+  pollTimeout?: number | string;
+  requestTimeout?: number | string;
+  queueSize?: number;
+  queueTimeout?: number | string;
+  respond?: RespondMode;
+  skipTlsVerify?: boolean;
+  ca?: string;
+  tlsFingerprint?: string;
+  shutdownTimeout?: number | string;
+}
+
+export const DEFAULT_OPTIONS = {
+  pollInterval: '2s',
+  pollTimeout: '15m',
+  requestTimeout: '30s',
+  queueSize: 100,
+  queueTimeout: '0ms',
+  respond: 'task-end',
+  skipTlsVerify: false,
+  shutdownTimeout: '60s',
+} as const;
+
+const FINGERPRINT = /^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/;
+
+/**
+ * Check options once, before any work, and fill in defaults. A bad value throws a
+ * `CLONE_PROXY_CONFIG_INVALID` error naming the option, the value and a good example.
+ *
+ * @example
+ * verifyProxyOptions({ target: 'https://pve1.example:8006', pollInterval: '1s' })
+ */
+export function verifyProxyOptions(options: ProxyOptions): Readonly<ProxyConfig> {
+  const config: ProxyConfig = {
+    target: verifyTarget(options.target),
+    pollIntervalMs: verifyDuration('pollInterval', options.pollInterval, 1),
+    pollTimeoutMs: verifyDuration('pollTimeout', options.pollTimeout, 1),
+    requestTimeoutMs: verifyDuration('requestTimeout', options.requestTimeout, 1),
+    queueSize: verifyCount('queueSize', options.queueSize ?? DEFAULT_OPTIONS.queueSize),
+    queueTimeoutMs: verifyDuration('queueTimeout', options.queueTimeout, 0),
+    respond: verifyRespond(options.respond ?? DEFAULT_OPTIONS.respond),
+    skipTlsVerify: options.skipTlsVerify ?? DEFAULT_OPTIONS.skipTlsVerify,
+    ca: options.ca,
+    tlsFingerprint: verifyFingerprint(options.tlsFingerprint),
+    shutdownTimeoutMs: verifyDuration('shutdownTimeout', options.shutdownTimeout, 0),
+  };
+
+  return Object.freeze(config);
+}
+
+function invalid(name: string, value: unknown, example: string): ProxyError {
+  return new ProxyError(
+    'CLONE_PROXY_CONFIG_INVALID',
+    `invalid ${name}: ${JSON.stringify(value)}; for example ${example}`,
+  );
+}
+
+function verifyTarget(value: unknown): string {
+  const example = "'https://127.0.0.1:8006'";
+  if (typeof value !== 'string') throw invalid('target', value, example);
+
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid('target', value, example);
+  }
+  const bare = url.pathname === '/' && !url.search && !url.hash && !url.username;
+  if (!['http:', 'https:'].includes(url.protocol) || !bare) throw invalid('target', value, example);
+
+  return `${url.protocol}//${url.host}`;
+}
+
+type DurationName = keyof typeof DEFAULT_OPTIONS & `${string}${'Interval' | 'Timeout'}`;
+
+function verifyDuration(name: DurationName, value: unknown, minMs: number): number {
+  const given = value ?? DEFAULT_OPTIONS[name];
+  const ms = typeof given === 'number' ? given : parseDuration(String(given));
+  if (ms === undefined || !Number.isSafeInteger(ms) || ms < minMs) {
+    throw invalid(name, given, `'${formatDuration(Math.max(minMs, 2000))}' or 2000 (ms)`);
+  }
+  return ms;
+}
+
+function verifyCount(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalid(name, value, '100');
+  }
+  return value;
+}
+
+function verifyRespond(value: unknown): RespondMode {
+  if (value !== 'task-end' && value !== 'accepted') throw invalid('respond', value, "'task-end'");
+  return value;
+}
+
+function verifyFingerprint(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!FINGERPRINT.test(value)) throw invalid('tlsFingerprint', value, "'AB:CD:...' (32 bytes)");
+  return value.toUpperCase();
+}

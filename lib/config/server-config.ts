@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+
+import { bool, cleanEnv, makeValidator, num, str } from 'envalid';
+
+import { ProxyError } from '../errors';
+import { parseDuration } from './duration';
+import { type ListenAddress, parseListenAddress } from './listen-address';
+import { DEFAULT_OPTIONS, type ProxyConfig, verifyProxyOptions } from './proxy-config';
+
+/** Everything the standalone server needs: the proxy settings plus its own listener and logs. */
+export interface ServerConfig extends ProxyConfig {
+  listen: ListenAddress;
+  /** PEM certificate and key to serve HTTPS instead of HTTP. */
+  tls?: { cert: string; key: string; certFile: string; keyFile: string };
+  logLevel: string;
+  /** Unset: JSON lines, or pretty ones when stderr is a terminal. */
+  logFormat?: 'json' | 'pretty';
+  /** Serve the admin endpoints here instead of on the API listener. */
+  adminListen?: ListenAddress;
+}
+
+const duration = makeValidator<string>((input) => {
+  if (parseDuration(input) === undefined) throw new Error('not a duration');
+  return input;
+});
+
+const listenAddress = makeValidator<ListenAddress>((input) => {
+  const address = parseListenAddress(input);
+  if (!address) throw new Error('not host:port');
+  return address;
+});
+
+const targetUrl = makeValidator<string>((input) => {
+  const url = URL.canParse(input) ? new URL(input) : undefined;
+  if (!url || !['http:', 'https:'].includes(url.protocol)) throw new Error('not a URL');
+  return input;
+});
+
+const ENV_SPEC = {
+  CLONE_PROXY_LISTEN: listenAddress({
+    default: { host: '127.0.0.1', port: 8081 },
+    example: '127.0.0.1:8081',
+  }),
+  CLONE_PROXY_TARGET: targetUrl({
+    default: 'https://127.0.0.1:8006',
+    example: 'https://127.0.0.1:8006',
+  }),
+  CLONE_PROXY_POLL_INTERVAL: duration({ default: DEFAULT_OPTIONS.pollInterval, example: '2s' }),
+  CLONE_PROXY_POLL_TIMEOUT: duration({ default: DEFAULT_OPTIONS.pollTimeout, example: '15m' }),
+  CLONE_PROXY_REQUEST_TIMEOUT: duration({
+    default: DEFAULT_OPTIONS.requestTimeout,
+    example: '30s',
+  }),
+  CLONE_PROXY_QUEUE_SIZE: num({ default: DEFAULT_OPTIONS.queueSize, example: '100' }),
+  CLONE_PROXY_QUEUE_TIMEOUT: duration({ default: DEFAULT_OPTIONS.queueTimeout, example: '5m' }),
+  CLONE_PROXY_RESPOND: str({
+    choices: ['task-end', 'accepted'],
+    default: 'task-end',
+    example: 'accepted',
+  }),
+  CLONE_PROXY_SKIP_TLS_VERIFY: bool({ default: false, example: 'false' }),
+  CLONE_PROXY_CA_FILE: str({ default: undefined, example: '/etc/pve/pve-root-ca.pem' }),
+  CLONE_PROXY_TLS_FINGERPRINT: str({ default: undefined, example: 'AB:CD:...:EF' }),
+  CLONE_PROXY_TLS_CERT: str({ default: undefined, example: '/etc/pve-clone-proxy/cert.pem' }),
+  CLONE_PROXY_TLS_KEY: str({ default: undefined, example: '/etc/pve-clone-proxy/key.pem' }),
+  CLONE_PROXY_SHUTDOWN_TIMEOUT: duration({
+    default: DEFAULT_OPTIONS.shutdownTimeout,
+    example: '60s',
+  }),
+  CLONE_PROXY_LOG_LEVEL: str({
+    choices: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'],
+    default: 'info',
+    example: 'debug',
+  }),
+  CLONE_PROXY_LOG_FORMAT: str({ choices: ['json', 'pretty'], default: undefined, example: 'json' }),
+  CLONE_PROXY_ADMIN_LISTEN: listenAddress({ default: undefined, example: '127.0.0.1:9081' }),
+};
+
+/** The variables the server reads, with their defaults and examples, for docs and `--help`. */
+export const SERVER_VARIABLES = ENV_SPEC;
+
+/**
+ * Read and verify the server's settings from an environment (`process.env` in the server).
+ * Empty variables count as unset; `CLONE_PROXY_TARGET` falls back to `PVE_API_URL`.
+ * A bad value throws `CLONE_PROXY_CONFIG_INVALID` with one line: variable, value, example.
+ */
+export function loadServerConfig(env: NodeJS.ProcessEnv): Readonly<ServerConfig> {
+  const given = withoutEmpty(env);
+  if (given.CLONE_PROXY_TARGET === undefined && given.PVE_API_URL !== undefined) {
+    given.CLONE_PROXY_TARGET = given.PVE_API_URL;
+  }
+
+  const clean = cleanEnv(given, ENV_SPEC, { reporter: ({ errors }) => reportFirst(errors, given) });
+  const proxy = verifyProxyOptions({
+    target: clean.CLONE_PROXY_TARGET,
+    pollInterval: clean.CLONE_PROXY_POLL_INTERVAL,
+    pollTimeout: clean.CLONE_PROXY_POLL_TIMEOUT,
+    requestTimeout: clean.CLONE_PROXY_REQUEST_TIMEOUT,
+    queueSize: clean.CLONE_PROXY_QUEUE_SIZE,
+    queueTimeout: clean.CLONE_PROXY_QUEUE_TIMEOUT,
+    respond: clean.CLONE_PROXY_RESPOND as ProxyConfig['respond'],
+    skipTlsVerify: clean.CLONE_PROXY_SKIP_TLS_VERIFY,
+    ca: readPem('CLONE_PROXY_CA_FILE', clean.CLONE_PROXY_CA_FILE),
+    tlsFingerprint: clean.CLONE_PROXY_TLS_FINGERPRINT,
+    shutdownTimeout: clean.CLONE_PROXY_SHUTDOWN_TIMEOUT,
+  });
+
+  return Object.freeze({
+    ...proxy,
+    listen: clean.CLONE_PROXY_LISTEN,
+    tls: readTlsPair(clean.CLONE_PROXY_TLS_CERT, clean.CLONE_PROXY_TLS_KEY),
+    logLevel: clean.CLONE_PROXY_LOG_LEVEL,
+    logFormat: clean.CLONE_PROXY_LOG_FORMAT as ServerConfig['logFormat'],
+    adminListen: clean.CLONE_PROXY_ADMIN_LISTEN,
+  });
+}
+
+function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') result[name] = value;
+  }
+  return result;
+}
+
+function reportFirst(errors: Partial<Record<string, Error>>, env: Record<string, string>): void {
+  const names = Object.keys(errors) as (keyof typeof ENV_SPEC)[];
+  if (names.length === 0) return;
+
+  const name = names[0];
+  const example = ENV_SPEC[name]?.example ?? '';
+  throw new ProxyError(
+    'CLONE_PROXY_CONFIG_INVALID',
+    `${name}=${JSON.stringify(env[name] ?? '')} is not valid; for example ${name}=${example}`,
+  );
+}
+
+function readPem(variable: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ProxyError(
+      'CLONE_PROXY_CONFIG_INVALID',
+      `${variable}=${JSON.stringify(file)} cannot be read (${reason}); for example ${variable}=/etc/pve-clone-proxy/cert.pem`,
+      { cause: error },
+    );
+  }
+}
+
+function readTlsPair(certFile?: string, keyFile?: string): ServerConfig['tls'] {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    const missing = certFile === undefined ? 'CLONE_PROXY_TLS_CERT' : 'CLONE_PROXY_TLS_KEY';
+    throw new ProxyError(
+      'CLONE_PROXY_CONFIG_INVALID',
+      `${missing}="" is not valid: CLONE_PROXY_TLS_CERT and CLONE_PROXY_TLS_KEY go together; for example ${missing}=/etc/pve-clone-proxy/${missing.endsWith('CERT') ? 'cert' : 'key'}.pem`,
+    );
+  }
+  const cert = readPem('CLONE_PROXY_TLS_CERT', certFile) ?? '';
+  const key = readPem('CLONE_PROXY_TLS_KEY', keyFile) ?? '';
+  return { cert, key, certFile, keyFile };
+}

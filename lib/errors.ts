@@ -1,0 +1,46 @@
+/** Stable codes for every failure the proxy itself can report. Users match on `code`. */
+export type ProxyErrorCode =
+  | 'CLONE_PROXY_QUEUE_FULL'
+  | 'CLONE_PROXY_QUEUE_TIMEOUT'
+  | 'CLONE_PROXY_SHUTTING_DOWN'
+  | 'CLONE_PROXY_BODY_TOO_LARGE'
+  | 'CLONE_PROXY_UPSTREAM_UNREACHABLE'
+  | 'CLONE_PROXY_UPSTREAM_TLS'
+  | 'CLONE_PROXY_UPSTREAM_TIMEOUT'
+  | 'CLONE_PROXY_UPSTREAM_RESET'
+  | 'CLONE_PROXY_CONFIG_INVALID'
+  | 'CLONE_PROXY_LISTEN_FAILED';
+
+/** How each code reaches a client: HTTP status, and whether a retry later may work. */
+export const ERROR_STATUS: Record<ProxyErrorCode, { status: number; retryAfter?: boolean }> = {
+  CLONE_PROXY_QUEUE_FULL: { status: 503, retryAfter: true },
+  CLONE_PROXY_QUEUE_TIMEOUT: { status: 503, retryAfter: true },
+  CLONE_PROXY_SHUTTING_DOWN: { status: 503, retryAfter: true },
+  // PVE's own answer to an oversize body (pve-http-server AnyEvent.pm: "for data too large").
+  CLONE_PROXY_BODY_TOO_LARGE: { status: 501 },
+  CLONE_PROXY_UPSTREAM_UNREACHABLE: { status: 502 },
+  CLONE_PROXY_UPSTREAM_TLS: { status: 502 },
+  CLONE_PROXY_UPSTREAM_RESET: { status: 502 },
+  CLONE_PROXY_UPSTREAM_TIMEOUT: { status: 504 },
+  CLONE_PROXY_CONFIG_INVALID: { status: 500 },
+  CLONE_PROXY_LISTEN_FAILED: { status: 500 },
+};
+
+/** The one error class of the proxy; the original failure, if any, is kept as `cause`. */
+export class ProxyError extends Error {
+  readonly code: ProxyErrorCode;
+
+  constructor(code: ProxyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProxyError';
+    this.code = code;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code].status;
+  }
+}
+
+export function isProxyError(error: unknown): error is ProxyError {
+  return error instanceof ProxyError;
+}

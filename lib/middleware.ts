@@ -1,0 +1,114 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+import { Router as createRouter, type Router } from 'express';
+
+import { createCloneAdmission } from './clone/clone-admission';
+import { CloneEvents } from './clone/clone-events';
+import { describeJob } from './clone/clone-job';
+import { type CloneLanes, createCloneLanes } from './clone/clone-lanes';
+import { type ProxyConfig, type ProxyOptions, verifyProxyOptions } from './config/proxy-config';
+import { ProxyError } from './errors';
+import { type CloneProxyAdmin, createCloneProxyAdmin } from './observe/admin-router';
+import { createSilentLogger, type Logger } from './observe/logger';
+import { createPassthroughLog } from './observe/passthrough-log';
+import { createPassthrough, createPassthroughAgent } from './passthrough';
+import { createUpstreamAgent } from './upstream/upstream-agent';
+
+/** The proxy's options plus how it is mounted. */
+export interface CloneProxyMiddlewareOptions extends ProxyOptions {
+  /**
+   * Serve the admin endpoints (`/_clone-proxy/metrics`, `health`, `queue`, `status`) from this
+   * router, ahead of everything else; default true. With false, mount
+   * `createCloneProxyAdmin(middleware)` where you want them, and those paths go to PVE here.
+   */
+  admin?: boolean;
+}
+
+export interface CloneProxyDependencies {
+  /** Where the proxy logs; silent when not given. */
+  logger?: Logger;
+}
+
+/** An Express router that serializes clones and passes everything else to PVE. */
+export interface CloneProxyMiddleware extends Router {
+  /** Attach to the HTTP server's `upgrade` event so websockets reach PVE. */
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  config: Readonly<ProxyConfig>;
+  lanes: CloneLanes;
+  /** What happens to clones, for metrics and status; listening never changes behaviour. */
+  events: CloneEvents;
+  /** The admin endpoints this router serves; undefined with `admin: false`. */
+  admin: CloneProxyAdmin | undefined;
+  /** Answer waiting clones with 503, wait for the one in flight, release upstream connections. */
+  close: (timeoutMs?: number) => Promise<void>;
+}
+
+/**
+ * Build the proxy as middleware for an existing Express gateway. Options mirror the
+ * `CLONE_PROXY_*` variables and are verified here, once; a bad one throws
+ * `CLONE_PROXY_CONFIG_INVALID`. Mounted under a prefix, the path below the prefix is what PVE
+ * receives.
+ *
+ * @example
+ * const pve = createCloneProxyMiddleware({ target: 'https://127.0.0.1:8006', pollInterval: '1s' });
+ * gateway.use('/pve', pve);
+ * server.on('upgrade', pve.upgrade);
+ */
+export function createCloneProxyMiddleware(
+  options: CloneProxyMiddlewareOptions,
+  dependencies: CloneProxyDependencies = {},
+): CloneProxyMiddleware {
+  const config = verifyProxyOptions(options);
+  const withAdmin = verifyAdmin(options.admin);
+  const logger = dependencies.logger ?? createSilentLogger();
+  const upstream = createUpstreamAgent(config);
+  const events = new CloneEvents();
+  const context = { config, upstream, logger, events };
+  const lanes = createCloneLanes(context);
+  const passthroughAgent = createPassthroughAgent(config);
+  const passthrough = createPassthrough(config, logger, passthroughAgent);
+
+  // Admin endpoints first: their reserved prefix must never be taken for a PVE path.
+  const admin = withAdmin
+    ? createCloneProxyAdmin({ config, events, lanes }, { dispatcher: upstream })
+    : undefined;
+
+  let closing: Promise<void> | undefined;
+  const shutdown = async (timeoutMs: number) => {
+    const { unfinished } = await lanes.shutdown(timeoutMs);
+    for (const job of unfinished) {
+      logger.error('clone abandoned at shutdown: its task may still run', describeJob(job));
+    }
+    passthroughAgent.destroy();
+    await upstream.close();
+  };
+
+  const router = createRouter() as CloneProxyMiddleware;
+  if (admin) router.use(admin);
+  router.use(createCloneAdmission(lanes, context));
+  router.use(createPassthroughLog(logger));
+  router.use(passthrough);
+
+  return Object.assign(router, {
+    upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      passthrough.upgrade(req, socket as never, head),
+    config,
+    lanes,
+    events,
+    admin,
+    close(timeoutMs = config.shutdownTimeoutMs) {
+      closing ??= shutdown(timeoutMs);
+      return closing;
+    },
+  });
+}
+
+function verifyAdmin(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value === 'boolean') return value;
+  throw new ProxyError(
+    'CLONE_PROXY_CONFIG_INVALID',
+    `invalid admin: ${JSON.stringify(value)}; for example false`,
+  );
+}

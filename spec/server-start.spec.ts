@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+
+const BIN = join(__dirname, '..', 'bin', 'pve-clone-proxy.ts');
+
+/** Run the server with tsx; resolves on exit, or kills it after `timeoutMs`. */
+function runServer(env: Record<string, string>, args: string[] = [], timeoutMs = 8000) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('pve-clone-proxy at start', () => {
+  it('should stop with exit code 2 and one line naming a bad variable', async () => {
+    const result = await runServer({ CLONE_PROXY_POLL_TIMEOUT: 'soon' });
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr,
+      'pve-clone-proxy: CLONE_PROXY_POLL_TIMEOUT="soon" is not valid; for example CLONE_PROXY_POLL_TIMEOUT=15m\n',
+    );
+  });
+
+  it('should name the address when the port is already in use', async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address() as { port: number };
+    try {
+      const result = await runServer({ CLONE_PROXY_LISTEN: `127.0.0.1:${port}` });
+      assert.equal(result.code, 2);
+      assert.match(
+        result.stderr,
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`),
+      );
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('should print the effective configuration from an env file', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'clone-proxy-'));
+    const file = join(dir, 'pve-clone-proxy');
+    writeFileSync(
+      file,
+      'CLONE_PROXY_QUEUE_SIZE="5"\nCLONE_PROXY_TARGET="https://pve.invalid:8006"\n',
+    );
+
+    const result = await runServer({ CLONE_PROXY_TARGET: 'https://127.0.0.1:8006' }, [
+      '--env-file',
+      file,
+      '--check-config',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^CLONE_PROXY_QUEUE_SIZE=5$/m);
+    assert.match(result.stdout, /^CLONE_PROXY_TARGET=https:\/\/127\.0\.0\.1:8006$/m);
+  });
+});

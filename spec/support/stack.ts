@@ -1,0 +1,52 @@
+import type { ServerConfig } from '../../lib/config/server-config';
+import { createFakePve, type FakePve, type FakePveOptions } from '../../lib/fake-pve';
+import { createSilentLogger, type Logger } from '../../lib/observe/logger';
+import { type CloneProxyServer, createCloneProxyServer } from '../../lib/server';
+
+export interface Stack {
+  pve: FakePve;
+  pveUrl: string;
+  proxy: CloneProxyServer;
+  proxyUrl: string;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  pve?: FakePveOptions;
+  proxy?: Partial<ServerConfig>;
+  logger?: Logger;
+}
+
+/** A PVE double and a proxy in front of it, both on loopback port 0. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const pve = createFakePve({ authDelayMs: 0, ...options.pve });
+  const pveUrl = await pve.listen(0, '127.0.0.1');
+
+  const config: ServerConfig = {
+    listen: { host: '127.0.0.1', port: 0 },
+    target: pveUrl,
+    pollIntervalMs: 20,
+    pollTimeoutMs: 30_000,
+    requestTimeoutMs: 5_000,
+    queueSize: 100,
+    queueTimeoutMs: 0,
+    respond: 'task-end',
+    skipTlsVerify: false,
+    shutdownTimeoutMs: 5_000,
+    logLevel: 'info',
+    ...options.proxy,
+  };
+  const proxy = createCloneProxyServer(config, { logger: options.logger ?? createSilentLogger() });
+  const proxyUrl = await proxy.listen();
+
+  return {
+    pve,
+    pveUrl,
+    proxy,
+    proxyUrl,
+    async close() {
+      await proxy.close();
+      await pve.close();
+    },
+  };
+}
