@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     {
       listen: { host: '127.0.0.1', port: 0 },
       target: pveUrl,
+      adaptivePolling: true,
       pollIntervalMs: 100,
       pollTimeoutMs: 60_000,
       requestTimeoutMs: 10_000,

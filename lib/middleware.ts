@@ -7,6 +7,7 @@ import { createCloneAdmission } from './clone/clone-admission';
 import { CloneEvents } from './clone/clone-events';
 import { describeJob } from './clone/clone-job';
 import { type CloneLanes, createCloneLanes } from './clone/clone-lanes';
+import { TaskDurations } from './clone/task-durations';
 import { type ProxyConfig, type ProxyOptions, verifyProxyOptions } from './config/proxy-config';
 import { ProxyError } from './errors';
 import { type CloneProxyAdmin, createCloneProxyAdmin } from './observe/admin-router';
@@ -64,7 +65,7 @@ export function createCloneProxyMiddleware(
   const logger = dependencies.logger ?? createSilentLogger();
   const upstream = createUpstreamAgent(config);
   const events = new CloneEvents();
-  const context = { config, upstream, logger, events };
+  const context = { config, upstream, logger, events, durations: new TaskDurations() };
   const lanes = createCloneLanes(context);
   const passthroughAgent = createPassthroughAgent(config);
   const passthrough = createPassthrough(config, logger, passthroughAgent);

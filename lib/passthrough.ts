@@ -71,7 +71,10 @@ export function createPassthroughAgent(config: Readonly<ProxyConfig>): HttpAgent
   // A pinned certificate is checked before the socket is handed to a request: the agent waits
   // for the callback, so no request byte (nor credential) is written to an unverified peer.
   const createConnection = agent.createConnection.bind(agent);
-  agent.createConnection = ((options: object, callback: (error: Error | null, socket?: Socket) => void) => {
+  agent.createConnection = ((
+    options: object,
+    callback: (error: Error | null, socket?: Socket) => void,
+  ) => {
     const socket = createConnection(options) as TLSSocket;
     socket.once('error', (error) => callback(error));
     socket.once('secureConnect', () => {

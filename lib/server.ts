@@ -38,6 +38,7 @@ export function createCloneProxyServer(
   const proxyOptions: CloneProxyMiddlewareOptions = {
     target: config.target,
     pollInterval: config.pollIntervalMs,
+    adaptivePolling: config.adaptivePolling,
     pollTimeout: config.pollTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     queueSize: config.queueSize,

@@ -23,6 +23,7 @@ describe('PVE unreachable', () => {
       {
         listen: { host: '127.0.0.1', port: 0 },
         target: `http://127.0.0.1:${await closedPort()}`,
+        adaptivePolling: true,
         pollIntervalMs: 20,
         pollTimeoutMs: 5000,
         requestTimeoutMs: 2000,

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { ProxyConfig } from '../config/proxy-config';
 import type { Logger } from '../observe/logger';
 import type { CloneEvents } from './clone-events';
+import type { TaskDurations } from './task-durations';
 
 /** What the clone part needs from outside: settings, the upstream dispatcher, a logger, and where to report what happens. */
 export interface CloneContext {
@@ -10,4 +11,6 @@ export interface CloneContext {
   upstream: Dispatcher;
   logger: Logger;
   events: CloneEvents;
+  /** Learned task durations, for adaptive polling. */
+  durations: TaskDurations;
 }

@@ -8,6 +8,7 @@ import { readCloneAcceptance } from './clone-acceptance';
 import type { CloneContext } from './clone-context';
 import { type CloneJob, describeJob, type TaskOutcome } from './clone-job';
 import type { CloneLane } from './clone-lane';
+import { createPollSchedule } from './poll-schedule';
 import { findStartedCloneTask } from './task-search';
 import { type TaskEnd, watchTask } from './task-watch';
 
@@ -51,14 +52,22 @@ export function createCloneRunner(context: CloneContext) {
     }
 
     // poll task, then release
+    const acceptedAt = Date.now();
     const upid = acceptance.upid.upid;
     context.events.emit('taskStarted', job, upid);
     if (context.config.respond === 'accepted')
       job.answer(annotate(job, answer, 'running', timing()));
 
-    const onPollFailed = (kind: 'transient' | 'refused') =>
-      context.events.emit('pollFailed', job, kind);
-    const end = await watchTask(acceptance.upid, job.request.credentials, context, onPollFailed);
+    const kind = createTaskKind(job, acceptance.upid);
+    const end = await watchTask(acceptance.upid, job.request.credentials, context, {
+      schedule: createPollSchedule(
+        context.config.pollIntervalMs,
+        context.config.adaptivePolling,
+        context.durations.estimate(kind),
+      ),
+      onPollFailed: (failure) => context.events.emit('pollFailed', job, failure),
+    });
+    if (end.kind === 'stopped') context.durations.record(kind, Date.now() - acceptedAt);
     const line = {
       ...describeJob(job),
       upid,
@@ -168,7 +177,9 @@ async function recoverFailedClone(
       upid: upid.upid,
     },
   );
-  const end = await watchTask(upid, job.request.credentials, context);
+  const end = await watchTask(upid, job.request.credentials, context, {
+    schedule: createPollSchedule(context.config.pollIntervalMs, context.config.adaptivePolling),
+  });
   logTaskEnd(end, { ...line, upid: upid.upid, ...timing() }, context);
 
   const exitstatus = end.kind === 'stopped' ? end.exitstatus : undefined;
@@ -177,6 +188,12 @@ async function recoverFailedClone(
     upid,
     exitstatus,
   });
+}
+
+/** Tasks of one kind take about as long as each other: same node, source, copy mode and storage. */
+function createTaskKind(job: CloneJob, upid: Upid): string {
+  const { full, storage, snapname } = job.request.params;
+  return JSON.stringify([upid.node, job.route.vmid, full ?? '', storage ?? '', snapname ?? '']);
 }
 
 function logTaskEnd(end: TaskEnd, line: Record<string, unknown>, context: CloneContext): void {

@@ -5,6 +5,7 @@ import { createTaskStatusPath, type Upid } from '../pve/upid';
 import { exchangeUpstream } from '../upstream/upstream-exchange';
 import { describeUpstreamFailure } from '../upstream/upstream-failure';
 import type { CloneContext } from './clone-context';
+import type { PollSchedule } from './poll-schedule';
 
 /** How watching a task ended. */
 export type TaskEnd =
@@ -26,18 +27,20 @@ export async function watchTask(
   upid: Upid,
   credentials: string[],
   context: CloneContext,
-  onPollFailed: (kind: 'transient' | 'refused') => void = () => {},
+  options: { schedule: PollSchedule; onPollFailed?: (kind: 'transient' | 'refused') => void },
 ): Promise<TaskEnd> {
   const { config, logger } = context;
-  const deadline = Date.now() + config.pollTimeoutMs;
+  const started = Date.now();
+  const deadline = started + config.pollTimeoutMs;
   let refused = 0;
   let transient = 0;
 
   while (Date.now() < deadline) {
-    const backoff = Math.min(config.pollIntervalMs * 2 ** Math.min(transient, 4), 30_000);
-    await sleep(
-      Math.max(0, Math.min(transient ? backoff : config.pollIntervalMs, deadline - Date.now())),
-    );
+    const planned =
+      transient > 0
+        ? transientBackoff(config.pollIntervalMs, transient)
+        : options.schedule(Date.now() - started);
+    await sleep(Math.max(0, Math.min(planned, deadline - Date.now())));
 
     const poll = await pollOnce(upid, credentials, context);
     if (poll.kind === 'stopped') return poll;
@@ -47,18 +50,27 @@ export async function watchTask(
       transient = 0;
     } else if (poll.kind === 'transient') {
       transient += 1;
-      onPollFailed('transient');
-      logger.debug('task poll failed, will retry', { upid: upid.upid, reason: poll.reason });
+      options.onPollFailed?.('transient');
+      logger.debug('task poll failed, will retry', {
+        upid: upid.upid,
+        reason: poll.reason,
+        transient,
+      });
     } else {
       refused += 1;
-      onPollFailed('refused');
       transient = 0;
+      options.onPollFailed?.('refused');
       logger.debug('task poll refused', { upid: upid.upid, reason: poll.reason, refused });
       if (refused >= MAX_REFUSED_POLLS) return { kind: 'unknown', reason: poll.reason };
     }
   }
 
   return { kind: 'timeout' };
+}
+
+/** Back off on failures PVE may recover from, up to half a minute between tries. */
+function transientBackoff(intervalMs: number, failures: number): number {
+  return Math.min(intervalMs * 2 ** Math.min(failures - 1, 4), 30_000);
 }
 
 type Poll =

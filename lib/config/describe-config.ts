@@ -32,6 +32,7 @@ export function describeServerConfig(config: Readonly<ServerConfig>): string {
     ['CLONE_PROXY_LISTEN', formatListenAddress(config.listen)],
     ['CLONE_PROXY_TARGET', config.target],
     ['CLONE_PROXY_POLL_INTERVAL', formatDuration(config.pollIntervalMs)],
+    ['CLONE_PROXY_ADAPTIVE_POLLING', String(config.adaptivePolling)],
     ['CLONE_PROXY_POLL_TIMEOUT', formatDuration(config.pollTimeoutMs)],
     ['CLONE_PROXY_REQUEST_TIMEOUT', formatDuration(config.requestTimeoutMs)],
     ['CLONE_PROXY_QUEUE_SIZE', String(config.queueSize)],

@@ -8,7 +8,10 @@ export type RespondMode = 'task-end' | 'accepted';
 export interface ProxyConfig {
   /** PVE base URL without a trailing slash, e.g. `https://127.0.0.1:8006`. */
   target: string;
+  /** Upper bound between task polls. */
   pollIntervalMs: number;
+  /** Poll around the expected end of a task instead of at a fixed interval. */
+  adaptivePolling: boolean;
   pollTimeoutMs: number;
   requestTimeoutMs: number;
   /** Clones that may wait; the one in flight is not counted. */
@@ -28,6 +31,7 @@ export interface ProxyConfig {
 export interface ProxyOptions {
   target: string;
   pollInterval?: number | string;
+  adaptivePolling?: boolean;
   pollTimeout?: number | string;
   requestTimeout?: number | string;
   queueSize?: number;
@@ -41,6 +45,7 @@ export interface ProxyOptions {
 
 export const DEFAULT_OPTIONS = {
   pollInterval: '2s',
+  adaptivePolling: true,
   pollTimeout: '15m',
   requestTimeout: '30s',
   queueSize: 100,
@@ -63,12 +68,19 @@ export function verifyProxyOptions(options: ProxyOptions): Readonly<ProxyConfig>
   const config: ProxyConfig = {
     target: verifyTarget(options.target),
     pollIntervalMs: verifyDuration('pollInterval', options.pollInterval, 1),
+    adaptivePolling: verifyFlag(
+      'adaptivePolling',
+      options.adaptivePolling ?? DEFAULT_OPTIONS.adaptivePolling,
+    ),
     pollTimeoutMs: verifyDuration('pollTimeout', options.pollTimeout, 1),
     requestTimeoutMs: verifyDuration('requestTimeout', options.requestTimeout, 1),
     queueSize: verifyCount('queueSize', options.queueSize ?? DEFAULT_OPTIONS.queueSize),
     queueTimeoutMs: verifyDuration('queueTimeout', options.queueTimeout, 0),
     respond: verifyRespond(options.respond ?? DEFAULT_OPTIONS.respond),
-    skipTlsVerify: options.skipTlsVerify ?? DEFAULT_OPTIONS.skipTlsVerify,
+    skipTlsVerify: verifyFlag(
+      'skipTlsVerify',
+      options.skipTlsVerify ?? DEFAULT_OPTIONS.skipTlsVerify,
+    ),
     ca: options.ca,
     tlsFingerprint: verifyFingerprint(options.tlsFingerprint),
     shutdownTimeoutMs: verifyDuration('shutdownTimeout', options.shutdownTimeout, 0),
@@ -115,6 +127,11 @@ function verifyCount(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw invalid(name, value, '100');
   }
+  return value;
+}
+
+function verifyFlag(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw invalid(name, value, 'true');
   return value;
 }
 

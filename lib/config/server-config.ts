@@ -46,6 +46,10 @@ const ENV_SPEC = {
     example: 'https://127.0.0.1:8006',
   }),
   CLONE_PROXY_POLL_INTERVAL: duration({ default: DEFAULT_OPTIONS.pollInterval, example: '2s' }),
+  CLONE_PROXY_ADAPTIVE_POLLING: bool({
+    default: DEFAULT_OPTIONS.adaptivePolling,
+    example: 'false',
+  }),
   CLONE_PROXY_POLL_TIMEOUT: duration({ default: DEFAULT_OPTIONS.pollTimeout, example: '15m' }),
   CLONE_PROXY_REQUEST_TIMEOUT: duration({
     default: DEFAULT_OPTIONS.requestTimeout,
@@ -94,6 +98,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv): Readonly<ServerConfig>
   const proxy = verifyProxyOptions({
     target: clean.CLONE_PROXY_TARGET,
     pollInterval: clean.CLONE_PROXY_POLL_INTERVAL,
+    adaptivePolling: clean.CLONE_PROXY_ADAPTIVE_POLLING,
     pollTimeout: clean.CLONE_PROXY_POLL_TIMEOUT,
     requestTimeout: clean.CLONE_PROXY_REQUEST_TIMEOUT,
     queueSize: clean.CLONE_PROXY_QUEUE_SIZE,

@@ -24,6 +24,9 @@ const QEMU_CLONE_SCHEMA: Schema = {
   bwlimit: { type: 'integer', minimum: 0, optional: true },
 };
 
+/** Time for fork_worker and the first flock, before the worker writes its placeholder. */
+const WORKER_START_MS = 10;
+
 interface QemuClonePlan {
   source: GuestState;
   newid: number;
@@ -106,8 +109,8 @@ async function runClone(
   const { cluster } = state;
   const lockKey = `${run.info.node}/${plan.newid}`;
 
-  // The worker runs after the POST has answered: until then the new id is not taken.
-  await state.timers.sleep(0);
+  // The worker starts after the POST has answered: until then the new id is not taken.
+  await state.timers.sleep(WORKER_START_MS);
   if (newidLocks.has(lockKey)) await state.timers.sleep(state.options.storageLockTimeoutMs);
   if (newidLocks.has(lockKey)) {
     endCloneRun(

@@ -25,6 +25,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const config: ServerConfig = {
     listen: { host: '127.0.0.1', port: 0 },
     target: pveUrl,
+    adaptivePolling: true,
     pollIntervalMs: 20,
     pollTimeoutMs: 30_000,
     requestTimeoutMs: 5_000,
