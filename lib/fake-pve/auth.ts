@@ -80,7 +80,9 @@ export function createAuth(options: AuthOptions): Auth {
     const hexTime = epochHex();
     const plain = `PVE:${userid.replace(/:/g, '%3A')}:${hexTime}`;
     const ticket = `${plain}::${signature(secret, plain)}`;
-    const csrf = `${hexTime}:${createHmac('sha256', secret).update(`${hexTime}:${userid}`).digest('base64').replace(/=+$/, '')}`;
+    // Perl's hmac_sha256_base64 leaves out the padding.
+    const digest = createHmac('sha256', secret).update(`${hexTime}:${userid}`).digest('base64');
+    const csrf = `${hexTime}:${digest.replace(/=+$/, '')}`;
 
     tickets.set(ticket, { userid, issuedAt: Date.now() });
     csrfTokens.set(csrf, { userid, issuedAt: Date.now() });

@@ -73,8 +73,9 @@ function prepareClone(state: FakeState, node: string, p: VerifiedParams): LxcClo
   if (target && !cluster.hasNode(target)) throw dieError(`no such cluster node '${target}'`);
   if (p.storage) {
     const storage = cluster.requireStorage(p.storage);
-    if (target && !storage.shared)
+    if (target && !storage.shared) {
       throw dieError(`can't clone to non-shared storage '${p.storage}'`);
+    }
   }
 
   // set_lock (pve-guest-common AbstractConfig.pm): any existing lock refuses the clone.

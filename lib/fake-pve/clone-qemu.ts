@@ -82,14 +82,16 @@ function prepareClone(state: FakeState, node: string, p: VerifiedParams): QemuCl
   }
 
   const full = p.full !== undefined ? p.full === '1' : !source.template;
-  if (p.storage !== undefined && !full)
-    throw dieError("parameter 'storage' not allowed for linked clones");
-  if (p.format !== undefined && !full)
-    throw dieError("parameter 'format' not allowed for linked clones");
+  for (const name of ['storage', 'format']) {
+    if (p[name] !== undefined && !full) {
+      throw dieError(`parameter '${name}' not allowed for linked clones`);
+    }
+  }
 
   const disks = storage ?? cluster.requireStorage(source.storage);
-  if (target && !disks.shared)
+  if (target && !disks.shared) {
     throw dieError(`can't clone VM to node '${target}' (VM uses local storage)`);
+  }
 
   // Only a config on this node is seen here; one on another node fails later, in the worker.
   const newid = Number(p.newid);

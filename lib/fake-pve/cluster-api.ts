@@ -23,8 +23,9 @@ export function createClusterHandlers(state: FakeState): Record<'version' | 'nex
         vmid: { type: 'integer', format: 'pve-vmid', optional: true },
       });
       if (vmid === undefined) return String(state.cluster.nextid());
-      if (state.cluster.guest(Number(vmid)))
+      if (state.cluster.guest(Number(vmid))) {
         throw paramError({ vmid: `VM ${vmid} already exists` });
+      }
       return vmid;
     },
   };

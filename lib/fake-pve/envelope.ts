@@ -71,8 +71,9 @@ function isExtjs(format: string): boolean {
 
 function render(format: string, status: number, reason: string, envelope: unknown): Answer {
   const json = JSON.stringify(envelope);
-  if (format === 'htmljs')
+  if (format === 'htmljs') {
     return { status, reason, body: encodeEntities(json), contentType: HTML_TYPE };
+  }
   return { status, reason, body: json, contentType: JSON_TYPE };
 }
 

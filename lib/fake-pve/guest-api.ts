@@ -104,8 +104,9 @@ export function createGuestHandlers(state: FakeState): Record<string, ApiHandler
       const p = verifyParams(call.params, { ...NODE_VMID, skiplock: flag, debug: flag });
       const vmid = Number(p.vmid);
       const guest = cluster.guest(vmid);
-      if (guest?.node === call.node && guest.status === 'running')
+      if (guest?.node === call.node && guest.status === 'running') {
         throw dieError(`CT ${vmid} already running`);
+      }
 
       const task = state.tasks.start(
         call.node,
@@ -158,8 +159,9 @@ function renderConfig(
     ...Object.fromEntries(guest.config),
   };
   for (const key of ['memory', 'cores', 'swap']) {
-    if (typeof config[key] === 'string' && /^\d+$/.test(config[key] as string))
+    if (typeof config[key] === 'string' && /^\d+$/.test(config[key] as string)) {
       config[key] = Number(config[key]);
+    }
   }
   if (guest.lock) config.lock = guest.lock;
   if (guest.template) config.template = 1;

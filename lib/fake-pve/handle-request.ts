@@ -34,8 +34,9 @@ export function createRequestHandler(state: FakeState, router: Router) {
       verifyRequestHead(method, req);
 
       const target = parseRequestTarget(req.url ?? '');
-      if (!target.path.startsWith('/api2'))
+      if (!target.path.startsWith('/api2')) {
         throw serverError(500, `no such file '${target.path}'\n`);
+      }
       const api = parseApiPath(target.path);
       if (!api) throw serverError(501, 'no such uri');
       format = api.format;

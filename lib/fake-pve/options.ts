@@ -27,8 +27,9 @@ const VMID = /^[1-9][0-9]{2,8}$/;
 export function resolveOptions(options: FakePveOptions = {}): ResolvedOptions {
   const nodes = options.nodes ?? ['pve1'];
   if (nodes.length === 0) fail('nodes', nodes, "['pve1']");
-  for (const node of nodes)
+  for (const node of nodes) {
     if (!NODE_NAME.test(node) || node === 'localhost') fail('nodes', node, "'pve1'");
+  }
   if (new Set(nodes).size !== nodes.length) fail('nodes', nodes, "['pve1', 'pve2']");
 
   const storages = options.storages ?? [
@@ -66,10 +67,12 @@ export function resolveOptions(options: FakePveOptions = {}): ResolvedOptions {
   verifyMs('storageLockTimeoutMs', resolved.storageLockTimeoutMs);
   verifyMs('authDelayMs', resolved.authDelayMs);
   verifyMs('ticketLifetimeMs', resolved.ticketLifetimeMs);
-  if (resolved.nextid.lower >= resolved.nextid.upper)
+  if (resolved.nextid.lower >= resolved.nextid.upper) {
     fail('nextid', resolved.nextid, '{ lower: 100, upper: 1000000 }');
-  if (resolved.tls && !(resolved.tls.cert && resolved.tls.key))
+  }
+  if (resolved.tls && !(resolved.tls.cert && resolved.tls.key)) {
     fail('tls', '(incomplete)', '{ cert, key }');
+  }
   return resolved;
 }
 
@@ -85,10 +88,12 @@ function defaultGuests(node: string): FakeGuest[] {
 function verifyGuests(guests: FakeGuest[], nodes: string[], storages: Set<string>): void {
   const seen = new Set<number>();
   for (const guest of guests) {
-    if (!VMID.test(String(guest.vmid)) || seen.has(guest.vmid))
+    if (!VMID.test(String(guest.vmid)) || seen.has(guest.vmid)) {
       fail('guests[].vmid', guest.vmid, '9000');
-    if (guest.node !== undefined && !nodes.includes(guest.node))
+    }
+    if (guest.node !== undefined && !nodes.includes(guest.node)) {
       fail('guests[].node', guest.node, `'${nodes[0]}'`);
+    }
     if (guest.storage !== undefined && !storages.has(guest.storage)) {
       fail('guests[].storage', guest.storage, "'local-lvm' (or add it to storages)");
     }

@@ -120,8 +120,9 @@ function checkFormat(format: PropertyFormat, text: string): string | undefined {
         ? undefined
         : 'value does not look like a valid DNS name\n';
     case 'pve-poolid':
-      if (text.split('/').length > 3)
+      if (text.split('/').length > 3) {
         return `pool name '${text}' nested too deeply (max levels = 3)\n`;
+      }
       return /^[A-Za-z0-9.\-_]+(?:\/[A-Za-z0-9.\-_]+){0,2}$/.test(text)
         ? undefined
         : `pool name '${text}' contains invalid characters\n`;

@@ -54,6 +54,7 @@ async function startCaddy(
 describe('Caddy recipes from docs/deploy, run by real Caddy', () => {
   describeAllTraffic('layout (b), Caddyfile.all-traffic: everything through the proxy', {
     missing,
+    keepsReasonPhrase: false,
     start: async ({ proxyUrl }: Upstreams) =>
       startCaddy(
         'Caddyfile.all-traffic',
@@ -64,6 +65,7 @@ describe('Caddy recipes from docs/deploy, run by real Caddy', () => {
 
   describeClonesOnly('layout (a), Caddyfile.clones-only: only clones through the proxy', {
     missing,
+    keepsReasonPhrase: false,
     start: async ({ proxyUrl, pveUrl }: Upstreams) =>
       startCaddy(
         'Caddyfile.clones-only',

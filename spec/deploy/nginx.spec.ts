@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { parseDuration } from '../../lib/config/duration';
 import { DEFAULT_OPTIONS } from '../../lib/config/proxy-config';
-import { send, TOKEN } from '../support/http-client';
+import { TOKEN } from '../support/http-client';
 import { type Stack, startStack } from '../support/stack';
 import { findMissingCommand, type FrontProcess, startFrontProcess } from './support/front-process';
 import {
@@ -17,6 +18,28 @@ import {
 import { hostPort, pickFreePort, readRecipe, renderRecipe } from './support/recipe';
 
 const missing = findMissingCommand('nginx', ['-v']);
+
+/**
+ * A form PUT sent chunked, its second half a moment after the first, so that nginx has to
+ * decide how to pass on a body it has not yet seen whole.
+ */
+function putChunked(baseUrl: string, path: string, body: string): Promise<number> {
+  const half = Math.ceil(body.length / 2);
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, baseUrl), {
+      method: 'PUT',
+      agent: false,
+      headers: { Authorization: TOKEN, 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.write(body.slice(0, half));
+    setTimeout(() => req.end(body.slice(half)), 100);
+  });
+}
 const RECIPES = ['nginx-all-traffic.conf', 'nginx-clones-only.conf'];
 
 /**
@@ -78,11 +101,13 @@ const startAllTraffic = async ({ proxyUrl }: Pick<Upstreams, 'proxyUrl'>) =>
 describe('nginx recipes from docs/deploy, run by real nginx', () => {
   describeAllTraffic('layout (b), nginx-all-traffic.conf: everything through the proxy', {
     missing,
+    keepsReasonPhrase: true,
     start: startAllTraffic,
   });
 
   describeClonesOnly('layout (a), nginx-clones-only.conf: only clones through the proxy', {
     missing,
+    keepsReasonPhrase: true,
     start: async ({ proxyUrl, pveUrl }: Upstreams) =>
       startNginx(
         'nginx-clones-only.conf',
@@ -116,15 +141,9 @@ describe('nginx recipes from docs/deploy, run by real nginx', () => {
         return this.skip();
       }
       const body = 'description=sent%20in%20two%20chunks';
-      const reply = await send(nginx.url, {
-        method: 'PUT',
-        path: '/api2/json/nodes/pve1/lxc/100/config',
-        headers: { Authorization: TOKEN, 'Content-Type': 'application/x-www-form-urlencoded' },
-        body,
-        chunked: true,
-      });
+      const status = await putChunked(nginx.url, '/api2/json/nodes/pve1/lxc/100/config', body);
 
-      assert.equal(reply.status, 200, `${reply.status} ${reply.reason}\n${nginx.output()}`);
+      assert.equal(status, 200, nginx.output());
       const [seen] = stack.pve.record.requests;
       assert.equal(seen.headers['transfer-encoding'], undefined);
       assert.equal(seen.headers['content-length'], String(body.length));

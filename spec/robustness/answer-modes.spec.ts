@@ -51,7 +51,9 @@ describe('CLONE_PROXY_QUEUE_TIMEOUT', () => {
     assert.equal(late.headers['x-clone-proxy-error'], 'CLONE_PROXY_QUEUE_TIMEOUT');
     assert.match(String(late.headers['retry-after']), /^\d+$/);
     assert.match(late.json().message, /waited 150 ms in the queue; clone not sent/);
-    const sent = stack.pve.record.requests.filter((request) => request.body.toString().includes('newid=202'));
+    const sent = stack.pve.record.requests.filter((request) =>
+      request.body.toString().includes('newid=202'),
+    );
     assert.equal(sent.length, 0);
   });
 });

@@ -23,10 +23,17 @@ describe('a clone request that fails after it was sent', () => {
     assert.equal(lost.headers['x-clone-proxy-error'], 'CLONE_PROXY_UPSTREAM_RESET');
     assert.equal(lost.headers['x-clone-proxy-upid'], task.upid);
     assert.equal(lost.headers['x-clone-proxy-task'], 'stopped');
-    assert.match(lost.json().message, new RegExp(`PVE started clone task ${task.upid.replace(/[!]/g, '\\$&')} \\(ended: OK\\)`));
+    assert.match(
+      lost.json().message,
+      new RegExp(`PVE started clone task ${task.upid.replace(/[!]/g, '\\$&')} \\(ended: OK\\)`),
+    );
 
     assert.equal(next.status, 200);
-    assert.equal(stack.pve.record.maxConcurrentCloneTasks, 1, 'the next clone ran beside the lost one');
+    assert.equal(
+      stack.pve.record.maxConcurrentCloneTasks,
+      1,
+      'the next clone ran beside the lost one',
+    );
   });
 
   it('should say no task was found when PVE did not start one', async () => {
@@ -36,7 +43,10 @@ describe('a clone request that fails after it was sent', () => {
     const reply = await sendClone(stack.proxyUrl, 'newid=201&full=1');
     assert.equal(reply.status, 504);
     assert.equal(reply.headers['x-clone-proxy-error'], 'CLONE_PROXY_UPSTREAM_TIMEOUT');
-    assert.match(reply.json().message, /did not answer in time.*no clone task was found on node pve1/);
+    assert.match(
+      reply.json().message,
+      /did not answer in time.*no clone task was found on node pve1/,
+    );
     assert.equal(reply.headers['x-clone-proxy-upid'], undefined);
   });
 });

@@ -50,7 +50,12 @@ describe('odd clone input', () => {
   });
 
   it('should forward a JSON body unchanged', async () => {
-    const body = JSON.stringify({ newid: 203, hostname: 'ct-203', full: 1, description: 'a&b%c+d\nä' });
+    const body = JSON.stringify({
+      newid: 203,
+      hostname: 'ct-203',
+      full: 1,
+      description: 'a&b%c+d\nä',
+    });
     const reply = await send(stack.proxyUrl, {
       method: 'POST',
       path: clonePath,
@@ -80,7 +85,9 @@ describe('odd clone input', () => {
   });
 
   it('should refuse oversize headers itself and forward nothing', async () => {
-    const reply = await sendClone(stack.proxyUrl, 'newid=206', { headers: { 'X-Big': 'y'.repeat(20_000) } });
+    const reply = await sendClone(stack.proxyUrl, 'newid=206', {
+      headers: { 'X-Big': 'y'.repeat(20_000) },
+    });
     assert.equal(reply.status, 431);
     assert.equal(clonePosts().length, 0);
   });
@@ -123,7 +130,12 @@ describe('upstream answers that are not what PVE sends', () => {
 
   for (const { name, body } of odd) {
     it(`should relay ${name} at once and poll nothing`, async () => {
-      stack.pve.faults.answerClones(1, { status: 200, reason: 'OK', headers: { 'Content-Type': 'text/plain' }, body });
+      stack.pve.faults.answerClones(1, {
+        status: 200,
+        reason: 'OK',
+        headers: { 'Content-Type': 'text/plain' },
+        body,
+      });
       const reply = await sendClone(stack.proxyUrl, 'newid=201&full=1');
 
       assert.equal(reply.status, 200);

@@ -53,16 +53,22 @@ describe('the server on SIGTERM', () => {
 
   const start = async (): Promise<{ url: string; exit: Promise<number | null> }> => {
     const target = await pve.listen(0, '127.0.0.1');
-    child = spawn(process.execPath, ['--require', 'tsx/cjs', join(__dirname, '..', '..', 'bin', 'pve-clone-proxy.ts')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        CLONE_PROXY_LISTEN: '127.0.0.1:0',
-        CLONE_PROXY_TARGET: target,
-        CLONE_PROXY_POLL_INTERVAL: '20ms',
-        CLONE_PROXY_LOG_LEVEL: 'info',
+    child = spawn(
+      process.execPath,
+      ['--require', 'tsx/cjs', join(__dirname, '..', '..', 'bin', 'pve-clone-proxy.ts')],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          CLONE_PROXY_LISTEN: '127.0.0.1:0',
+          CLONE_PROXY_TARGET: target,
+          CLONE_PROXY_POLL_INTERVAL: '20ms',
+          CLONE_PROXY_LOG_LEVEL: 'info',
+        },
       },
-    });
-    const exit = new Promise<number | null>((resolve) => child?.on('exit', (code) => resolve(code)));
+    );
+    const exit = new Promise<number | null>((resolve) =>
+      child?.on('exit', (code) => resolve(code)),
+    );
     let log = '';
     const url = await new Promise<string>((resolve, reject) => {
       child?.stderr?.on('data', (chunk: Buffer) => {

@@ -10,7 +10,8 @@ describe('task polls that go wrong', () => {
 
   it('should treat 596 and other 5xx as transient and wait for the real stop', async () => {
     stack = await startStack({ pve: { taskDurationMs: 300 } });
-    const reason = 'Errors during TLS negotiation, request sending and header processing: Connection timed out';
+    const reason =
+      'Errors during TLS negotiation, request sending and header processing: Connection timed out';
     stack.pve.faults.failStatusPolls(3, 596, reason, '');
 
     const [first, second] = await Promise.all([
@@ -26,8 +27,16 @@ describe('task polls that go wrong', () => {
 
   it('should give up on a task it may not read, answer with the UPID and free the slot', async () => {
     stack = await startStack({ pve: { taskDurationMs: 100 } });
-    const body = JSON.stringify({ data: null, message: 'Permission check failed (/nodes/pve1, Sys.Audit)\n' });
-    stack.pve.faults.failStatusPolls(5, 403, 'Permission check failed (/nodes/pve1, Sys.Audit)', body);
+    const body = JSON.stringify({
+      data: null,
+      message: 'Permission check failed (/nodes/pve1, Sys.Audit)\n',
+    });
+    stack.pve.faults.failStatusPolls(
+      5,
+      403,
+      'Permission check failed (/nodes/pve1, Sys.Audit)',
+      body,
+    );
 
     const first = await sendClone(stack.proxyUrl, 'newid=201&full=1');
     assert.equal(first.status, 200);
@@ -41,7 +50,11 @@ describe('task polls that go wrong', () => {
 
   it('should give up on a task PVE says does not exist', async () => {
     stack = await startStack({ pve: { taskDurationMs: 100 } });
-    const body = JSON.stringify({ data: null, errors: { upid: 'no such task' }, message: 'Parameter verification failed.\n' });
+    const body = JSON.stringify({
+      data: null,
+      errors: { upid: 'no such task' },
+      message: 'Parameter verification failed.\n',
+    });
     stack.pve.faults.failStatusPolls(5, 400, 'Parameter verification failed.', body);
 
     const reply = await sendClone(stack.proxyUrl, 'newid=201&full=1');

@@ -23,10 +23,16 @@ describe('clients that leave', () => {
     const gone = sendClone(stack.proxyUrl, 'newid=202&full=1', { signal: leaving.signal }).catch(
       (error: Error) => error,
     );
-    await until(() => stack.proxy.proxy.middleware.lanes.list()[0].waitingCount === 1, 'the second waits');
+    await until(
+      () => stack.proxy.proxy.middleware.lanes.list()[0].waitingCount === 1,
+      'the second waits',
+    );
     leaving.abort();
     assert.ok((await gone) instanceof Error);
-    await until(() => stack.proxy.proxy.middleware.lanes.list()[0].waitingCount === 0, 'it is withdrawn');
+    await until(
+      () => stack.proxy.proxy.middleware.lanes.list()[0].waitingCount === 0,
+      'it is withdrawn',
+    );
 
     const third = await sendClone(stack.proxyUrl, 'newid=203&full=1');
     assert.equal(third.status, 200, 'the freed place was not given to the next clone');

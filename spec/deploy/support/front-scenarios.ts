@@ -19,6 +19,11 @@ export interface Upstreams {
 export interface FrontUnderTest {
   /** Why the front cannot run here; its tests are then skipped with this reason. */
   missing: string | undefined;
+  /**
+   * Whether the front passes PVE's reason phrase on. PVE puts its error message there (the
+   * only place before libpve-http-server-perl 5.2.0), and clients such as proxmoxer show it.
+   */
+  keepsReasonPhrase: boolean;
   start(upstreams: Upstreams): Promise<FrontProcess>;
 }
 
@@ -125,6 +130,20 @@ export function describeAllTraffic(title: string, front: FrontUnderTest): void {
         stack.pve.record.requests.map((request) => request.url),
         [path],
       );
+    });
+
+    const reasonTitle = front.keepsReasonPhrase
+      ? "should keep PVE's reason phrase"
+      : "should replace PVE's reason phrase with the standard one (the message stays in the body)";
+    it(reasonTitle, async () => {
+      const { front } = deployment();
+      const path = '/api2/json/nodes/pve1/lxc/4242/config';
+      const reply = await send(front.url, { path, headers: { Authorization: TOKEN } });
+
+      const message = "Configuration file 'nodes/pve1/lxc/4242.conf' does not exist";
+      assert.equal(reply.status, 500);
+      assert.equal(reply.reason, front.keepsReasonPhrase ? message : 'Internal Server Error');
+      assert.match(reply.json().message, new RegExp(`^${message}`));
     });
 
     it('should tunnel a websocket and echo', async () => {
