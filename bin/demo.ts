@@ -4,6 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { loadServerConfig } from '../lib/config/server-config';
 import { createFakePve } from '../lib/fake-pve';
 import { createLogger } from '../lib/observe/logger';
 import { createCloneProxyServer } from '../lib/server';
@@ -17,18 +18,8 @@ async function main(): Promise<void> {
   const pveUrl = await pve.listen(0, '127.0.0.1');
   const proxy = createCloneProxyServer(
     {
-      listen: { host: '127.0.0.1', port: 0 },
-      target: pveUrl,
-      adaptivePolling: true,
+      ...loadServerConfig({ CLONE_PROXY_LISTEN: '127.0.0.1:0', CLONE_PROXY_TARGET: pveUrl }),
       pollIntervalMs: 100,
-      pollTimeoutMs: 60_000,
-      requestTimeoutMs: 10_000,
-      queueSize: 100,
-      queueTimeoutMs: 0,
-      respond: 'task-end',
-      skipTlsVerify: false,
-      shutdownTimeoutMs: 5_000,
-      logLevel: 'info',
     },
     {
       logger: createLogger({

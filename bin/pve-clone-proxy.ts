@@ -38,14 +38,14 @@ async function run(options: { envFile?: string; checkConfig?: boolean }): Promis
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const server = createCloneProxyServer(config, { logger });
   const url = await server.listen();
+  // Handlers first: whoever waits for the line below may send a signal at once.
+  stopOnSignals(server.close, config, logger);
   logger.info('listening', {
     url,
     statusPage: `${server.adminUrl ?? url}/_clone-proxy/status`,
     target: config.target,
     queueSize: config.queueSize,
   });
-
-  stopOnSignals(server.close, config, logger);
 }
 
 function stopOnSignals(

@@ -7,12 +7,14 @@ import { createCloneAdmission } from './clone/clone-admission';
 import { CloneEvents } from './clone/clone-events';
 import { describeJob } from './clone/clone-job';
 import { type CloneLanes, createCloneLanes } from './clone/clone-lanes';
+import { LocalNode } from './clone/local-node';
 import { TaskDurations } from './clone/task-durations';
 import { type ProxyConfig, type ProxyOptions, verifyProxyOptions } from './config/proxy-config';
 import { ProxyError } from './errors';
 import { type CloneProxyAdmin, createCloneProxyAdmin } from './observe/admin-router';
 import { createSilentLogger, type Logger } from './observe/logger';
 import { createPassthroughLog } from './observe/passthrough-log';
+import { createNextidReservation } from './nextid/nextid-reservation';
 import { createPassthrough, createPassthroughAgent } from './passthrough';
 import { createUpstreamAgent } from './upstream/upstream-agent';
 
@@ -65,7 +67,7 @@ export function createCloneProxyMiddleware(
   const logger = dependencies.logger ?? createSilentLogger();
   const upstream = createUpstreamAgent(config);
   const events = new CloneEvents();
-  const context = { config, upstream, logger, events, durations: new TaskDurations() };
+  const context = { config, upstream, logger, events, durations: new TaskDurations(), localNode: new LocalNode() };
   const lanes = createCloneLanes(context);
   const passthroughAgent = createPassthroughAgent(config);
   const passthrough = createPassthrough(config, logger, passthroughAgent);
@@ -87,6 +89,7 @@ export function createCloneProxyMiddleware(
 
   const router = createRouter() as CloneProxyMiddleware;
   if (admin) router.use(admin);
+  if (config.nextid === 'reserve') router.use(createNextidReservation(lanes, context));
   router.use(createCloneAdmission(lanes, context));
   router.use(createPassthroughLog(logger));
   router.use(passthrough);

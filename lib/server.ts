@@ -7,6 +7,7 @@ import express from 'express';
 
 import { type CloneProxy, createCloneProxy } from './app';
 import { formatListenAddress, type ListenAddress } from './config/listen-address';
+import { toProxyOptions } from './config/proxy-config';
 import type { ServerConfig } from './config/server-config';
 import { ProxyError } from './errors';
 import type { CloneProxyMiddlewareOptions } from './middleware';
@@ -36,20 +37,10 @@ export function createCloneProxyServer(
 ): CloneProxyServer {
   const logger = options.logger ?? createSilentLogger();
   const proxyOptions: CloneProxyMiddlewareOptions = {
-    target: config.target,
-    pollInterval: config.pollIntervalMs,
-    adaptivePolling: config.adaptivePolling,
-    pollTimeout: config.pollTimeoutMs,
-    requestTimeout: config.requestTimeoutMs,
-    queueSize: config.queueSize,
-    queueTimeout: config.queueTimeoutMs,
-    respond: config.respond,
-    skipTlsVerify: config.skipTlsVerify,
-    ca: config.ca,
-    tlsFingerprint: config.tlsFingerprint,
-    shutdownTimeout: config.shutdownTimeoutMs,
+    ...toProxyOptions(config),
     admin: config.adminListen === undefined,
   };
+
   const proxy = createCloneProxy(proxyOptions, { logger });
   const admin = config.adminListen ? createAdminListener(proxy) : undefined;
   let adminUrl: string | undefined;

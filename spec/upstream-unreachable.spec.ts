@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 
+import { loadServerConfig } from '../lib/config/server-config';
 import { createSilentLogger } from '../lib/observe/logger';
 import { type CloneProxyServer, createCloneProxyServer } from '../lib/server';
 import { send, sendClone, TOKEN } from './support/http-client';
@@ -21,18 +22,13 @@ describe('PVE unreachable', () => {
   beforeEach(async () => {
     proxy = createCloneProxyServer(
       {
-        listen: { host: '127.0.0.1', port: 0 },
-        target: `http://127.0.0.1:${await closedPort()}`,
-        adaptivePolling: true,
+        ...loadServerConfig({
+          CLONE_PROXY_LISTEN: '127.0.0.1:0',
+          CLONE_PROXY_TARGET: `http://127.0.0.1:${await closedPort()}`,
+        }),
         pollIntervalMs: 20,
-        pollTimeoutMs: 5000,
         requestTimeoutMs: 2000,
-        queueSize: 10,
-        queueTimeoutMs: 0,
-        respond: 'task-end',
-        skipTlsVerify: false,
         shutdownTimeoutMs: 1000,
-        logLevel: 'info',
       },
       { logger: createSilentLogger() },
     );

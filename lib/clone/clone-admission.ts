@@ -26,7 +26,7 @@ export function createCloneAdmission(lanes: CloneLanes, context: CloneContext) {
     // Mounted under a prefix in a gateway, Express gives us the path below the prefix; that is
     // also what passthrough forwards, so both halves agree on what PVE will see.
     const target = req.url ?? '/';
-    const route = parseCloneRoute(req.method ?? '', target);
+    const route = parseCloneRoute(req.method ?? '', target, context.config.match);
     if (!route) {
       next();
       return;
@@ -78,7 +78,11 @@ async function admit(
     return;
   }
 
-  // enqueue
+  // enqueue (a per-node lane needs to know which node `localhost` is)
+  if (context.config.lanes !== 'global' && route.node === 'localhost') {
+    await context.localNode.resolve(request.credentials, context);
+    if (res.closed) return;
+  }
   const job = new CloneJob(request, waiter);
   const lane = lanes.laneFor(job);
   if (!lane.submit(job)) {

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { ProxyConfig } from '../config/proxy-config';
 import type { Logger } from '../observe/logger';
 import type { CloneEvents } from './clone-events';
+import type { LocalNode } from './local-node';
 import type { TaskDurations } from './task-durations';
 
 /** What the clone part needs from outside: settings, the upstream dispatcher, a logger, and where to report what happens. */
@@ -13,4 +14,6 @@ export interface CloneContext {
   events: CloneEvents;
   /** Learned task durations, for adaptive polling. */
   durations: TaskDurations;
+  /** Which node `localhost` means, once known. */
+  localNode: LocalNode;
 }

@@ -1,9 +1,14 @@
 import { type QueueObject, queue } from 'async';
 
 import type { CloneJob } from './clone-job';
+import { createInProcessLaneLock, type LaneLease, type LaneLock } from './lane-lock';
 
-/** Runs one job to its end; must not throw (failures are answered to the job's clients). */
-export type CloneRunner = (job: CloneJob, lane: CloneLane) => Promise<void>;
+/** Runs jobs to their end; never throws (failures are answered to the job's clients). */
+export interface CloneRunner {
+  run(job: CloneJob, lane: CloneLane, lease: LaneLease): Promise<void>;
+  /** Wait until a task another proxy started in this lane has stopped, polling as `job`'s client. */
+  waitForTask(job: CloneJob, upid: string): Promise<void>;
+}
 
 /**
  * A lane: an `async.queue` of concurrency 1 with a bound on waiting jobs. Jobs whose clients
@@ -20,20 +25,31 @@ export class CloneLane {
   private runningSince = 0;
   private averageTaskMs = 10_000;
 
-  constructor(name: string, queueSize: number, runner: CloneRunner) {
+  constructor(name: string, queueSize: number, runner: CloneRunner, lock: LaneLock = createInProcessLaneLock()) {
     this.name = name;
     this.queueSize = queueSize;
     this.queue = queue<CloneJob, void, Error>(async (job) => {
-      if (!this.waiting.delete(job)) return;
+      if (!this.waiting.has(job)) return;
+
+      // Across processes the lane may be busy elsewhere: the job stays withdrawable meanwhile.
+      const lease = await lock.acquire(this.name, {
+        isCancelled: () => !this.waiting.has(job),
+        waitForTask: (upid) => runner.waitForTask(job, upid),
+      });
+      if (!lease || !this.waiting.delete(job)) {
+        await lease?.release();
+        return;
+      }
 
       this.running = job;
       this.runningSince = Date.now();
       try {
-        await runner(job, this);
+        await runner.run(job, this, lease);
       } finally {
         this.running = undefined;
         this.forget(job);
         this.averageTaskMs = 0.8 * this.averageTaskMs + 0.2 * (Date.now() - this.runningSince);
+        await lease.release();
       }
     }, 1);
   }

@@ -5,13 +5,18 @@ import type { CloneContext } from './clone-context';
 import { type CloneJob, describeJob } from './clone-job';
 import { CloneLane } from './clone-lane';
 import { createCloneRunner } from './clone-runner';
+import { createInProcessLaneLock, type LaneLock } from './lane-lock';
 import { createRefusalAnswer } from './refusal-answer';
 
 /**
- * All lanes of one proxy and the rule that picks a job's lane. Today there is one global lane:
- * PVE's storage locks collide across templates (field report R03), so per-node or per-source
- * lanes are only safe with knowledge of the storages; the rule lives here alone so that such
- * lanes can be added without touching admission or the runner.
+ * All lanes of one proxy and the rule that picks a job's lane (CLONE_PROXY_LANES):
+ * - `global` (default): one lane. Full clones of different templates on one storage collide on
+ *   PVE's storage lock inside the task (field report R03), so only this is safe without
+ *   knowing the storages.
+ * - `node`: one lane per node. Clones on different nodes run side by side; safe when nodes do
+ *   not share the storage clones allocate on.
+ * - `source`: one lane per node and source guest. Avoids only the source lock (`CT is locked
+ *   (disk)`); clones of different templates still meet on a shared storage lock.
  */
 export interface CloneLanes {
   laneFor(job: CloneJob): CloneLane;
@@ -27,16 +32,26 @@ export interface CloneLanes {
   shutdown(timeoutMs: number): Promise<{ withdrawn: number; unfinished: CloneJob[] }>;
 }
 
-export function createCloneLanes(context: CloneContext): CloneLanes {
+export function createCloneLanes(context: CloneContext, lock: LaneLock = createInProcessLaneLock()): CloneLanes {
   const runner = createCloneRunner(context);
-  const lanes = [new CloneLane('global', context.config.queueSize, runner)];
+  const lanes = new Map<string, CloneLane>();
   let closing = false;
 
+  const laneNamed = (name: string) => {
+    let lane = lanes.get(name);
+    if (!lane) {
+      lane = new CloneLane(name, context.config.queueSize, runner, lock);
+      lanes.set(name, lane);
+    }
+    return lane;
+  };
+  if (context.config.lanes === 'global') laneNamed('global');
+
   return {
-    laneFor: () => lanes[0],
-    list: () => lanes,
+    laneFor: (job) => laneNamed(nameLane(job, context)),
+    list: () => [...lanes.values()],
     findActive(key) {
-      for (const lane of lanes) {
+      for (const lane of lanes.values()) {
         const job = lane.findActive(key);
         if (job) return { job, lane };
       }
@@ -48,34 +63,38 @@ export function createCloneLanes(context: CloneContext): CloneLanes {
     async shutdown(timeoutMs) {
       closing = true;
       let withdrawn = 0;
-      for (const lane of lanes) {
+      for (const lane of lanes.values()) {
         for (const job of lane.listWaiting()) {
           if (!lane.withdraw(job)) continue;
           withdrawn += 1;
           answerShutdown(job, lane.estimateWaitSeconds());
-          context.logger.warn('clone withdrawn: proxy shutting down', describeJob(job));
+          context.logger.warn('clone withdrawn: proxy shutting down', { ...describeJob(job), lane: lane.name });
           context.events.emit('withdrawn', job, 'shutdown');
         }
       }
 
-      const drained = Promise.all(lanes.map((lane) => lane.drained()));
+      const drained = Promise.all([...lanes.values()].map((lane) => lane.drained()));
       const timer = new AbortController();
-      await Promise.race([
-        drained,
-        sleep(timeoutMs, undefined, { signal: timer.signal }).catch(() => {}),
-      ]);
+      await Promise.race([drained, sleep(timeoutMs, undefined, { signal: timer.signal }).catch(() => {})]);
       timer.abort();
 
-      const unfinished = lanes.flatMap((lane) => (lane.inFlight ? [lane.inFlight.job] : []));
+      const unfinished = [...lanes.values()].flatMap((lane) => (lane.inFlight ? [lane.inFlight.job] : []));
+      await lock.close();
       return { withdrawn, unfinished };
     },
   };
 }
 
+/** The lane a clone belongs to; `localhost` is read as the node the target answers as. */
+function nameLane(job: CloneJob, context: CloneContext): string {
+  const mode = context.config.lanes;
+  if (mode === 'global') return 'global';
+
+  const node = job.route.node === 'localhost' ? (context.localNode.known() ?? 'localhost') : job.route.node;
+  return mode === 'node' ? `node/${node}` : `source/${node}/${job.route.vmid}`;
+}
+
 function answerShutdown(job: CloneJob, retryAfterSeconds: number): void {
-  const error = new ProxyError(
-    'CLONE_PROXY_SHUTTING_DOWN',
-    'pve-clone-proxy is shutting down; clone not sent',
-  );
+  const error = new ProxyError('CLONE_PROXY_SHUTTING_DOWN', 'pve-clone-proxy is shutting down; clone not sent');
   job.answer(createRefusalAnswer(job.route, job.requestId, error, retryAfterSeconds));
 }

@@ -7,7 +7,9 @@ import { describeUpstreamFailure, mayHaveArrived } from '../upstream/upstream-fa
 import { readCloneAcceptance } from './clone-acceptance';
 import type { CloneContext } from './clone-context';
 import { type CloneJob, describeJob, type TaskOutcome } from './clone-job';
-import type { CloneLane } from './clone-lane';
+import type { CloneLane, CloneRunner } from './clone-lane';
+import type { LaneLease } from './lane-lock';
+import { waitForForeignTask } from './foreign-task';
 import { createPollSchedule } from './poll-schedule';
 import { findStartedCloneTask } from './task-search';
 import { type TaskEnd, watchTask } from './task-watch';
@@ -21,8 +23,14 @@ interface Timing {
  * Run one clone in its lane's slot: send it to PVE, and if PVE started a task, hold the slot
  * until the task has stopped; then answer the clients with PVE's own clone answer.
  */
-export function createCloneRunner(context: CloneContext) {
-  return async function runClone(job: CloneJob, lane: CloneLane): Promise<void> {
+export function createCloneRunner(context: CloneContext): CloneRunner {
+  return {
+    run: (job, lane, lease) => runClone(job, lane, lease, context),
+    waitForTask: (job, upid) => waitForForeignTask(job, upid, context),
+  };
+}
+
+async function runClone(job: CloneJob, lane: CloneLane, lease: LaneLease, context: CloneContext): Promise<void> {
     const dispatchedAt = Date.now();
     context.events.emit('started', job, lane);
     const timing = (): Timing => ({
@@ -43,7 +51,7 @@ export function createCloneRunner(context: CloneContext) {
       });
     } catch (error) {
       const failure = describeUpstreamFailure(error, context.config.target);
-      return recoverFailedClone(job, lane, failure, dispatchedAt, timing, context);
+      return recoverFailedClone(job, lane, lease, failure, dispatchedAt, timing, context);
     }
 
     const acceptance = readCloneAcceptance(answer, job.route.format);
@@ -55,6 +63,7 @@ export function createCloneRunner(context: CloneContext) {
     const acceptedAt = Date.now();
     const upid = acceptance.upid.upid;
     context.events.emit('taskStarted', job, upid);
+    lease.recordTask(upid);
     if (context.config.respond === 'accepted')
       job.answer(annotate(job, answer, 'running', timing()));
 
@@ -92,7 +101,6 @@ export function createCloneRunner(context: CloneContext) {
     if (!job.answer(annotate(job, answer, outcome, timing(), exitstatus))) {
       context.logger.warn('clone outcome not delivered: client has gone', { ...line, exitstatus });
     }
-  };
 }
 
 function relayRefusal(
@@ -128,6 +136,7 @@ function relayRefusal(
 async function recoverFailedClone(
   job: CloneJob,
   lane: CloneLane,
+  lease: LaneLease,
   failure: ProxyError,
   dispatchedAt: number,
   timing: () => Timing,
@@ -170,6 +179,7 @@ async function recoverFailedClone(
   }
 
   const upid = search.found;
+  lease.recordTask(upid.upid);
   context.logger.warn(
     'clone request failed after sending, but PVE started a task; waiting for it',
     {

@@ -3,6 +3,9 @@ import { exchangeUpstream } from '../upstream/upstream-exchange';
 import type { CloneContext } from './clone-context';
 import type { CloneJob } from './clone-job';
 
+// pve-container and qemu-server fork their clone workers under these task types.
+const CLONE_TASK_TYPE = { lxc: 'vzclone', qemu: 'qmclone' } as const;
+
 /** What a look through the node's task list found. */
 export type TaskSearch = { found: Upid } | { found: undefined; reason?: string };
 
@@ -19,7 +22,7 @@ export async function findStartedCloneTask(
   const { route } = job;
   const since = Math.floor(dispatchedAt / 1000) - 1;
   const query = new URLSearchParams({
-    typefilter: 'vzclone',
+    typefilter: CLONE_TASK_TYPE[route.guestType],
     vmid: route.vmid,
     since: String(since),
     source: 'all',
@@ -42,17 +45,17 @@ export async function findStartedCloneTask(
     return { found: undefined, reason: `task list: ${(error as Error).message}` };
   }
 
-  return { found: pickNewest(entries, route.vmid, since) };
+  return { found: pickNewest(entries, CLONE_TASK_TYPE[route.guestType], route.vmid, since) };
 }
 
-function pickNewest(entries: unknown, vmid: string, since: number): Upid | undefined {
+function pickNewest(entries: unknown, type: string, vmid: string, since: number): Upid | undefined {
   if (!Array.isArray(entries)) return undefined;
 
   let newest: Upid | undefined;
   for (const entry of entries) {
     const upid = parseUpid((entry as { upid?: unknown }).upid);
     if (!upid) continue;
-    if (upid.type !== 'vzclone' || upid.id !== vmid || upid.starttime < since) continue;
+    if (upid.type !== type || upid.id !== vmid || upid.starttime < since) continue;
     if (!newest || upid.starttime > newest.starttime) newest = upid;
   }
   return newest;

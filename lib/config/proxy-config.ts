@@ -1,6 +1,15 @@
 import { ProxyError } from '../errors';
 import { formatDuration, parseDuration } from './duration';
 
+/** How clones are split into lanes that each run one clone at a time (CLONE_PROXY_LANES). */
+export type LaneMode = 'global' | 'node' | 'source';
+
+/** Which clone calls are queued (CLONE_PROXY_MATCH). */
+export type GuestType = 'lxc' | 'qemu';
+
+/** What happens to `GET /cluster/nextid` (CLONE_PROXY_NEXTID). */
+export type NextidMode = 'pass' | 'reserve';
+
 /** How a clone's client is answered (CLONE_PROXY_RESPOND). */
 export type RespondMode = 'task-end' | 'accepted';
 
@@ -19,8 +28,13 @@ export interface ProxyConfig {
   /** 0 means off. */
   queueTimeoutMs: number;
   respond: RespondMode;
+  lanes: LaneMode;
+  /** Guest types whose clones are queued; others pass through. */
+  match: readonly GuestType[];
+  nextid: NextidMode;
+  nextidHoldMs: number;
   skipTlsVerify: boolean;
-  /** PEM bundle trusted for the PVE certificate, in addition to Node's own roots. */
+  /** PEM bundle trusted for the PVE certificate, instead of Node's built-in roots. */
   ca?: string;
   /** SHA-256 fingerprint of the PVE certificate, `AA:BB:...` as PVE shows it. */
   tlsFingerprint?: string;
@@ -37,6 +51,10 @@ export interface ProxyOptions {
   queueSize?: number;
   queueTimeout?: number | string;
   respond?: RespondMode;
+  lanes?: LaneMode;
+  match?: readonly GuestType[] | string;
+  nextid?: NextidMode;
+  nextidHold?: number | string;
   skipTlsVerify?: boolean;
   ca?: string;
   tlsFingerprint?: string;
@@ -49,8 +67,12 @@ export const DEFAULT_OPTIONS = {
   pollTimeout: '15m',
   requestTimeout: '30s',
   queueSize: 100,
-  queueTimeout: '0ms',
+  queueTimeout: 'off',
   respond: 'task-end',
+  lanes: 'global',
+  match: 'lxc',
+  nextid: 'pass',
+  nextidHold: '5m',
   skipTlsVerify: false,
   shutdownTimeout: '60s',
 } as const;
@@ -77,6 +99,10 @@ export function verifyProxyOptions(options: ProxyOptions): Readonly<ProxyConfig>
     queueSize: verifyCount('queueSize', options.queueSize ?? DEFAULT_OPTIONS.queueSize),
     queueTimeoutMs: verifyDuration('queueTimeout', options.queueTimeout, 0),
     respond: verifyRespond(options.respond ?? DEFAULT_OPTIONS.respond),
+    lanes: verifyChoice('lanes', options.lanes ?? DEFAULT_OPTIONS.lanes, ['global', 'node', 'source']),
+    match: verifyMatch(options.match ?? DEFAULT_OPTIONS.match),
+    nextid: verifyChoice('nextid', options.nextid ?? DEFAULT_OPTIONS.nextid, ['pass', 'reserve']),
+    nextidHoldMs: verifyDuration('nextidHold', options.nextidHold, 0),
     skipTlsVerify: verifyFlag(
       'skipTlsVerify',
       options.skipTlsVerify ?? DEFAULT_OPTIONS.skipTlsVerify,
@@ -112,11 +138,11 @@ function verifyTarget(value: unknown): string {
   return `${url.protocol}//${url.host}`;
 }
 
-type DurationName = keyof typeof DEFAULT_OPTIONS & `${string}${'Interval' | 'Timeout'}`;
+type DurationName = keyof typeof DEFAULT_OPTIONS & `${string}${'Interval' | 'Timeout' | 'Hold'}`;
 
 function verifyDuration(name: DurationName, value: unknown, minMs: number): number {
   const given = value ?? DEFAULT_OPTIONS[name];
-  const ms = typeof given === 'number' ? given : parseDuration(String(given));
+  const ms = typeof given === 'number' ? given : given === 'off' ? 0 : parseDuration(String(given));
   if (ms === undefined || !Number.isSafeInteger(ms) || ms < minMs) {
     throw invalid(name, given, `'${formatDuration(Math.max(minMs, 2000))}' or 2000 (ms)`);
   }
@@ -135,6 +161,18 @@ function verifyFlag(name: string, value: unknown): boolean {
   return value;
 }
 
+function verifyChoice<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
+  if (!choices.includes(value as T)) throw invalid(name, value, `'${choices[0]}' (one of ${choices.join(', ')})`);
+  return value as T;
+}
+
+function verifyMatch(value: unknown): readonly GuestType[] {
+  const list = typeof value === 'string' ? value.split(',').map((part) => part.trim()) : value;
+  const valid = Array.isArray(list) && list.length > 0 && list.every((type) => type === 'lxc' || type === 'qemu');
+  if (!valid) throw invalid('match', value, "'lxc' or 'lxc,qemu'");
+  return Object.freeze([...new Set(list as GuestType[])]);
+}
+
 function verifyRespond(value: unknown): RespondMode {
   if (value !== 'task-end' && value !== 'accepted') throw invalid('respond', value, "'task-end'");
   return value;
@@ -144,4 +182,26 @@ function verifyFingerprint(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (!FINGERPRINT.test(value)) throw invalid('tlsFingerprint', value, "'AB:CD:...' (32 bytes)");
   return value.toUpperCase();
+}
+
+/** The options that verify back to `config`: for code that holds a config and builds a proxy. */
+export function toProxyOptions(config: Readonly<ProxyConfig>): ProxyOptions {
+  return {
+    target: config.target,
+    pollInterval: config.pollIntervalMs,
+    adaptivePolling: config.adaptivePolling,
+    pollTimeout: config.pollTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    queueSize: config.queueSize,
+    queueTimeout: config.queueTimeoutMs,
+    respond: config.respond,
+    lanes: config.lanes,
+    match: config.match,
+    nextid: config.nextid,
+    nextidHold: config.nextidHoldMs,
+    skipTlsVerify: config.skipTlsVerify,
+    ca: config.ca,
+    tlsFingerprint: config.tlsFingerprint,
+    shutdownTimeout: config.shutdownTimeoutMs,
+  };
 }

@@ -24,6 +24,13 @@ const duration = makeValidator<string>((input) => {
   return input;
 });
 
+// `off` disables a limit that is otherwise a duration (CLONE_PROXY_QUEUE_TIMEOUT).
+const durationOrOff = makeValidator<string>((input) => {
+  if (input === 'off') return '0ms';
+  if (parseDuration(input) === undefined) throw new Error('not a duration');
+  return input;
+});
+
 const listenAddress = makeValidator<ListenAddress>((input) => {
   const address = parseListenAddress(input);
   if (!address) throw new Error('not host:port');
@@ -56,12 +63,16 @@ const ENV_SPEC = {
     example: '30s',
   }),
   CLONE_PROXY_QUEUE_SIZE: num({ default: DEFAULT_OPTIONS.queueSize, example: '100' }),
-  CLONE_PROXY_QUEUE_TIMEOUT: duration({ default: DEFAULT_OPTIONS.queueTimeout, example: '5m' }),
+  CLONE_PROXY_QUEUE_TIMEOUT: durationOrOff({ default: 'off', example: '5m' }),
   CLONE_PROXY_RESPOND: str({
     choices: ['task-end', 'accepted'],
     default: 'task-end',
     example: 'accepted',
   }),
+  CLONE_PROXY_LANES: str({ choices: ['global', 'node', 'source'], default: 'global', example: 'node' }),
+  CLONE_PROXY_MATCH: str({ choices: ['lxc', 'lxc,qemu', 'qemu,lxc'], default: 'lxc', example: 'lxc,qemu' }),
+  CLONE_PROXY_NEXTID: str({ choices: ['pass', 'reserve'], default: 'pass', example: 'reserve' }),
+  CLONE_PROXY_NEXTID_HOLD: duration({ default: DEFAULT_OPTIONS.nextidHold, example: '5m' }),
   CLONE_PROXY_SKIP_TLS_VERIFY: bool({ default: false, example: 'false' }),
   CLONE_PROXY_CA_FILE: str({ default: undefined, example: '/etc/pve/pve-root-ca.pem' }),
   CLONE_PROXY_TLS_FINGERPRINT: str({ default: undefined, example: 'AB:CD:...:EF' }),
@@ -104,6 +115,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv): Readonly<ServerConfig>
     queueSize: clean.CLONE_PROXY_QUEUE_SIZE,
     queueTimeout: clean.CLONE_PROXY_QUEUE_TIMEOUT,
     respond: clean.CLONE_PROXY_RESPOND as ProxyConfig['respond'],
+    lanes: clean.CLONE_PROXY_LANES as ProxyConfig['lanes'],
+    match: clean.CLONE_PROXY_MATCH,
+    nextid: clean.CLONE_PROXY_NEXTID as ProxyConfig['nextid'],
+    nextidHold: clean.CLONE_PROXY_NEXTID_HOLD,
     skipTlsVerify: clean.CLONE_PROXY_SKIP_TLS_VERIFY,
     ca: readPem('CLONE_PROXY_CA_FILE', clean.CLONE_PROXY_CA_FILE),
     tlsFingerprint: clean.CLONE_PROXY_TLS_FINGERPRINT,

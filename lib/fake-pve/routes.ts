@@ -21,6 +21,7 @@ export function createRoutes(state: FakeState): Route[] {
     { method: 'POST', path: '/access/ticket', handler: access.createTicket },
     { method: 'GET', path: '/access/domains', handler: access.domains },
     { method: 'GET', path: '/cluster/nextid', handler: cluster.nextid },
+    { method: 'GET', path: '/cluster/status', handler: cluster.status },
     { method: 'GET', path: '/nodes', handler: guests.nodes },
     { method: 'GET', path: '/nodes/{node}/lxc', handler: guests.lxcList },
     { method: 'GET', path: '/nodes/{node}/qemu', handler: guests.qemuList },

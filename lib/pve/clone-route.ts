@@ -1,6 +1,6 @@
 import { decodePercentPath } from './percent-decode';
 
-/** A request that PVE itself would hand to the LXC clone handler. */
+/** A request that PVE itself would hand to the LXC (or QEMU) clone handler. */
 export interface CloneRoute {
   /** The response format from the URL: `json`, `extjs`, `htmljs`, ... */
   format: string;
@@ -8,7 +8,7 @@ export interface CloneRoute {
   node: string;
   /** The source guest segment as sent; PVE validates it later, so may be junk. */
   vmid: string;
-  guestType: 'lxc';
+  guestType: 'lxc' | 'qemu';
   /** The raw query string without `?`, empty when absent. */
   query: string;
 }
@@ -23,16 +23,45 @@ const API_PATH = /^\/api2\/+([a-z][a-z0-9]+)(\/[^\n]*)?$/;
 const TEMPLATE_SEGMENT = /^\S+$/;
 
 /**
- * Decide whether a request reaches PVE's LXC clone handler, routing the way PVE does:
+ * Decide whether a request reaches PVE's clone handler for one of `guestTypes` (LXC only by
+ * default), routing the way PVE does:
  * percent-decode first, accept any format, collapse runs of `/`, ignore a trailing `/`.
  *
  * @example
  * parseCloneRoute('POST', '/api2/extjs//nodes/pve1/lxc/9000/%63lone/?newid=201')
  * // => { format: 'extjs', node: 'pve1', vmid: '9000', guestType: 'lxc', query: 'newid=201' }
  */
-export function parseCloneRoute(method: string, target: string): CloneRoute | undefined {
+export function parseCloneRoute(
+  method: string,
+  target: string,
+  guestTypes: readonly ('lxc' | 'qemu')[] = ['lxc'],
+): CloneRoute | undefined {
   if (method !== 'POST') return undefined;
 
+  const api = splitApiPath(target);
+  if (!api || api.segments.length !== 5) return undefined;
+
+  const [nodes, node, guestType, vmid, clone] = api.segments;
+  if (nodes !== 'nodes' || clone !== 'clone') return undefined;
+  if (!guestTypes.includes(guestType as 'lxc' | 'qemu')) return undefined;
+  if (!TEMPLATE_SEGMENT.test(node) || !TEMPLATE_SEGMENT.test(vmid)) return undefined;
+
+  return {
+    format: api.format,
+    node,
+    vmid,
+    guestType: guestType as 'lxc' | 'qemu',
+    query: api.query,
+  };
+}
+
+/**
+ * The format, API path segments and raw query of a request target, as PVE's router sees them:
+ * percent-decoded, runs of `/` collapsed, empty segments dropped. Undefined for non-API paths.
+ */
+export function splitApiPath(
+  target: string,
+): { format: string; segments: string[]; query: string } | undefined {
   const { path, query } = splitTarget(target);
   let decoded = decodePercentPath(path);
   if (decoded.endsWith('\n')) decoded = decoded.slice(0, -1);
@@ -41,13 +70,7 @@ export function parseCloneRoute(method: string, target: string): CloneRoute | un
   if (!match) return undefined;
 
   const segments = (match[2] ?? '/').split('/').filter((segment) => segment !== '');
-  if (segments.length !== 5) return undefined;
-
-  const [nodes, node, guestType, vmid, clone] = segments;
-  if (nodes !== 'nodes' || guestType !== 'lxc' || clone !== 'clone') return undefined;
-  if (!TEMPLATE_SEGMENT.test(node) || !TEMPLATE_SEGMENT.test(vmid)) return undefined;
-
-  return { format: match[1], node, vmid, guestType: 'lxc', query };
+  return { format: match[1], segments, query };
 }
 
 /** Split a request target into path and query; absolute-form targets keep only their path. */

@@ -17,26 +17,54 @@ export function createErrorAnswer(
   status: number,
   message: string,
   extraHeaders: Record<string, string> = {},
+  errors?: Record<string, string>,
 ): PveAnswer {
   const text = message.endsWith('\n') ? message : `${message}\n`;
   const firstLine = text.split('\n')[0] || STATUS_CODES[status] || 'Error';
+  const detail = errors ? { errors } : {};
 
   if (format === 'extjs' || format === 'htmljs') {
-    const data = JSON.stringify({ data: null, message: text, status, success: 0 });
-    const html = format === 'htmljs';
-    return {
-      status: 200,
-      reason: 'OK',
-      headers: createHeaders(html ? 'text/html;charset=UTF-8' : JSON_TYPE, extraHeaders),
-      body: Buffer.from(html ? encodeHtmlEntities(data) : data, 'utf8'),
-    };
+    return createEnvelope(
+      format,
+      200,
+      'OK',
+      { data: null, ...detail, message: text, status, success: 0 },
+      extraHeaders,
+    );
   }
+  return createEnvelope(
+    format,
+    status,
+    toReasonPhrase(firstLine),
+    { data: null, ...detail, message: text },
+    extraHeaders,
+  );
+}
 
+/** A success answer in the envelope of the request's format: `{"data":...}` (+ `success: 1`). */
+export function createDataAnswer(
+  format: string,
+  data: unknown,
+  extraHeaders: Record<string, string> = {},
+): PveAnswer {
+  const body = format === 'extjs' || format === 'htmljs' ? { data, success: 1 } : { data };
+  return createEnvelope(format, 200, 'OK', body, extraHeaders);
+}
+
+function createEnvelope(
+  format: string,
+  status: number,
+  reason: string,
+  body: Record<string, unknown>,
+  extraHeaders: Record<string, string>,
+): PveAnswer {
+  const json = JSON.stringify(body);
+  const html = format === 'htmljs';
   return {
     status,
-    reason: toReasonPhrase(firstLine),
-    headers: createHeaders(JSON_TYPE, extraHeaders),
-    body: Buffer.from(JSON.stringify({ data: null, message: text }), 'utf8'),
+    reason,
+    headers: createHeaders(html ? 'text/html;charset=UTF-8' : JSON_TYPE, extraHeaders),
+    body: Buffer.from(html ? encodeHtmlEntities(json) : json, 'utf8'),
   };
 }
 

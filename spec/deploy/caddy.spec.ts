@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { findMissingCommand, type FrontProcess, startFrontProcess } from './support/front-process';
+import { type FrontProcess, findMissingCommand, startFrontProcess } from './support/front-process';
 import {
   describeAllTraffic,
   describeClonesOnly,
@@ -28,7 +28,8 @@ async function startCaddy(
     ['pve.example.com', `http://127.0.0.1:${port}`],
     ...substitutions,
   ]);
-  const global = '{\n\tadmin off\n\tauto_https off\n\tdefault_bind 127.0.0.1\n\tgrace_period 1s\n}\n';
+  const global =
+    '{\n\tadmin off\n\tauto_https off\n\tdefault_bind 127.0.0.1\n\tgrace_period 1s\n}\n';
   const config = join(dir, 'Caddyfile');
   await writeFile(config, `${global}\n${site}`);
 

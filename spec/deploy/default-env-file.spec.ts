@@ -11,8 +11,8 @@ describe('docs/deploy/pve-clone-proxy.default', () => {
   const assignments = lines.filter((line) => ASSIGNMENT.test(line));
 
   it('should name every variable the server reads, once, and no other', () => {
-    const names = assignments.map((line) => ASSIGNMENT.exec(line)?.[1]);
-    assert.deepEqual(names, Object.keys(SERVER_VARIABLES));
+    const names = assignments.map((line) => ASSIGNMENT.exec(line)?.[1] ?? '');
+    assert.deepEqual(names.toSorted(), Object.keys(SERVER_VARIABLES).toSorted());
   });
 
   it('should leave every variable commented out', () => {

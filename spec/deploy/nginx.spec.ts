@@ -8,7 +8,7 @@ import { parseDuration } from '../../lib/config/duration';
 import { DEFAULT_OPTIONS } from '../../lib/config/proxy-config';
 import { TOKEN } from '../support/http-client';
 import { type Stack, startStack } from '../support/stack';
-import { findMissingCommand, type FrontProcess, startFrontProcess } from './support/front-process';
+import { type FrontProcess, findMissingCommand, startFrontProcess } from './support/front-process';
 import {
   describeAllTraffic,
   describeClonesOnly,
@@ -124,7 +124,7 @@ describe('nginx recipes from docs/deploy, run by real nginx', () => {
     let stack: Stack | undefined;
     let nginx: FrontProcess | undefined;
 
-    before(async function () {
+    before(async () => {
       if (missing) return;
       stack = await startStack();
       nginx = await startAllTraffic(stack);

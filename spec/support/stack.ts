@@ -1,4 +1,4 @@
-import type { ServerConfig } from '../../lib/config/server-config';
+import { loadServerConfig, type ServerConfig } from '../../lib/config/server-config';
 import { createFakePve, type FakePve, type FakePveOptions } from '../../lib/fake-pve';
 import { createSilentLogger, type Logger } from '../../lib/observe/logger';
 import { type CloneProxyServer, createCloneProxyServer } from '../../lib/server';
@@ -23,20 +23,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const pveUrl = await pve.listen(0, '127.0.0.1');
 
   const config: ServerConfig = {
-    listen: { host: '127.0.0.1', port: 0 },
-    target: pveUrl,
-    adaptivePolling: true,
+    ...loadServerConfig({ CLONE_PROXY_LISTEN: '127.0.0.1:0', CLONE_PROXY_TARGET: pveUrl }),
     pollIntervalMs: 20,
     pollTimeoutMs: 30_000,
     requestTimeoutMs: 5_000,
-    queueSize: 100,
-    queueTimeoutMs: 0,
-    respond: 'task-end',
-    skipTlsVerify: false,
     shutdownTimeoutMs: 5_000,
-    logLevel: 'info',
     ...options.proxy,
   };
+
   const proxy = createCloneProxyServer(config, { logger: options.logger ?? createSilentLogger() });
   const proxyUrl = await proxy.listen();
 

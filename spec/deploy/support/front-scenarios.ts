@@ -50,14 +50,14 @@ export interface Deployment {
  * TLS for the traffic the front sends straight to PVE. Two doubles make the route of every
  * request visible: a request recorded by `stack.pve` went through the proxy.
  */
-function useDeployment(front: FrontUnderTest, layout: 'a' | 'b'): () => Deployment {
+function useDeployment(recipe: FrontUnderTest, layout: 'a' | 'b'): () => Deployment {
   let deployment: Deployment | undefined;
   let stack: Stack | undefined;
   let direct: FakePve | undefined;
   let started: FrontProcess | undefined;
 
   before(async function () {
-    if (front.missing) return;
+    if (recipe.missing) return;
     this.timeout(20_000);
     stack = await startStack({ pve: { taskDurationMs: TASK_MS } });
     let pveUrl = '';
@@ -66,7 +66,7 @@ function useDeployment(front: FrontUnderTest, layout: 'a' | 'b'): () => Deployme
       direct = createFakePve({ taskDurationMs: TASK_MS, authDelayMs: 0, tls });
       pveUrl = await direct.listen(0, '127.0.0.1');
     }
-    started = await front.start({ proxyUrl: stack.proxyUrl, pveUrl });
+    started = await recipe.start({ proxyUrl: stack.proxyUrl, pveUrl });
     deployment = { stack, front: started, direct };
   });
 
@@ -77,8 +77,8 @@ function useDeployment(front: FrontUnderTest, layout: 'a' | 'b'): () => Deployme
   });
 
   beforeEach(function () {
-    if (front.missing && this.currentTest) {
-      this.currentTest.title += ` (skipped: ${front.missing})`;
+    if (recipe.missing && this.currentTest) {
+      this.currentTest.title += ` (skipped: ${recipe.missing})`;
       this.skip();
     }
     deployment?.stack.pve.record.reset();
@@ -104,9 +104,9 @@ function assertHeldByProxy(replies: Awaited<ReturnType<typeof sendClone>>[], out
 }
 
 /** Layout (b): the front sends every request to the proxy. */
-export function describeAllTraffic(title: string, front: FrontUnderTest): void {
+export function describeAllTraffic(title: string, recipe: FrontUnderTest): void {
   describe(title, () => {
-    const deployment = useDeployment(front, 'b');
+    const deployment = useDeployment(recipe, 'b');
 
     it('should hold 5 concurrent clones to one PVE task at a time', async () => {
       const { stack, front } = deployment();
@@ -132,7 +132,7 @@ export function describeAllTraffic(title: string, front: FrontUnderTest): void {
       );
     });
 
-    const reasonTitle = front.keepsReasonPhrase
+    const reasonTitle = recipe.keepsReasonPhrase
       ? "should keep PVE's reason phrase"
       : "should replace PVE's reason phrase with the standard one (the message stays in the body)";
     it(reasonTitle, async () => {
@@ -142,7 +142,7 @@ export function describeAllTraffic(title: string, front: FrontUnderTest): void {
 
       const message = "Configuration file 'nodes/pve1/lxc/4242.conf' does not exist";
       assert.equal(reply.status, 500);
-      assert.equal(reply.reason, front.keepsReasonPhrase ? message : 'Internal Server Error');
+      assert.equal(reply.reason, recipe.keepsReasonPhrase ? message : 'Internal Server Error');
       assert.match(reply.json().message, new RegExp(`^${message}`));
     });
 
@@ -168,9 +168,9 @@ export function describeAllTraffic(title: string, front: FrontUnderTest): void {
 }
 
 /** Layout (a): the front sends clone POSTs to the proxy and everything else straight to PVE. */
-export function describeClonesOnly(title: string, front: FrontUnderTest): void {
+export function describeClonesOnly(title: string, recipe: FrontUnderTest): void {
   describe(title, () => {
-    const deployment = useDeployment(front, 'a');
+    const deployment = useDeployment(recipe, 'a');
     const direct = () => deployment().direct as FakePve;
 
     it('should queue every spelling of an LXC clone through the proxy', async () => {

@@ -1,0 +1,37 @@
+import { exchangeUpstream } from '../upstream/upstream-exchange';
+import type { CloneContext } from './clone-context';
+
+/**
+ * PVE accepts `localhost` for the node that received the request. To put such a clone in the
+ * right per-node lane, ask PVE once which node it is (`GET /cluster/status`, the entry with
+ * `local: 1`), with the client's own credentials, and remember the answer.
+ */
+export class LocalNode {
+  private name: string | undefined;
+
+  known(): string | undefined {
+    return this.name;
+  }
+
+  async resolve(credentials: string[], context: Pick<CloneContext, 'config' | 'upstream' | 'logger'>): Promise<string | undefined> {
+    if (this.name) return this.name;
+
+    try {
+      const answer = await exchangeUpstream(context.upstream, {
+        origin: context.config.target,
+        method: 'GET',
+        path: '/api2/json/cluster/status',
+        headers: credentials,
+        timeoutMs: context.config.requestTimeoutMs,
+      });
+      const entries = (JSON.parse(answer.body.toString('utf8')) as { data?: unknown }).data;
+      const local = Array.isArray(entries)
+        ? entries.find((entry) => entry?.type === 'node' && Number(entry?.local) === 1)
+        : undefined;
+      if (typeof local?.name === 'string') this.name = local.name;
+    } catch (error) {
+      context.logger.warn('cannot tell which node localhost is; using a lane of its own', { reason: (error as Error).message });
+    }
+    return this.name;
+  }
+}

@@ -1,0 +1,129 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import { queue } from 'async';
+
+import { writeAnswer } from '../clone/answer-writer';
+import type { CloneContext } from '../clone/clone-context';
+import type { CloneLanes } from '../clone/clone-lanes';
+import { pickCredentialHeaders } from '../clone/forward-headers';
+import type { PveAnswer } from '../pve/answer';
+import { splitApiPath } from '../pve/clone-route';
+import { createDataAnswer, createErrorAnswer } from '../pve/envelope';
+import { parsePveParams, readParam } from '../pve/params';
+import { exchangeUpstream } from '../upstream/upstream-exchange';
+import { describeUpstreamFailure } from '../upstream/upstream-failure';
+import { NextidHolds } from './nextid-holds';
+
+type Next = (error?: unknown) => void;
+
+// Ids above PVE's lower bound are probed one by one; this bounds a run of taken ids.
+const MAX_PROBES = 1000;
+
+/**
+ * With CLONE_PROXY_NEXTID=reserve: answer `GET /cluster/nextid` with the lowest id PVE reports
+ * free that this proxy has neither handed out within the hold time nor sees in a queued or
+ * running clone. Calls are answered one at a time, so concurrent callers get distinct ids.
+ */
+export function createNextidReservation(lanes: CloneLanes, context: CloneContext) {
+  const holds = new NextidHolds(context.config.nextidHoldMs);
+  context.events.on('finished', ({ job }) => {
+    const newid = Number(readParam(job.request.params, 'newid'));
+    if (Number.isInteger(newid)) holds.release(newid);
+  });
+
+  const taken = (vmid: number) => holds.isHeld(vmid) || isQueuedNewid(lanes, vmid);
+  const reservations = queue<{ req: IncomingMessage; format: string; query: string }, PveAnswer, Error>(
+    async ({ req, format, query }) => reserve(req, format, query, taken, holds, context),
+    1,
+  );
+
+  return function reserveNextid(req: IncomingMessage, res: ServerResponse, next: Next): void {
+    const api = req.method === 'GET' ? splitApiPath(req.url ?? '/') : undefined;
+    if (api?.segments.join('/') !== 'cluster/nextid') {
+      next();
+      return;
+    }
+
+    reservations
+      .pushAsync<PveAnswer>({ req, format: api.format, query: api.query })
+      .then((answer) => writeAnswer(res, answer))
+      .catch(next);
+  };
+}
+
+async function reserve(
+  req: IncomingMessage,
+  format: string,
+  query: string,
+  taken: (vmid: number) => boolean,
+  holds: NextidHolds,
+  context: CloneContext,
+): Promise<PveAnswer> {
+  const credentials = pickCredentialHeaders(req);
+  const asked = readParam(parsePveParams(query, Buffer.alloc(0)), 'vmid');
+
+  if (asked !== undefined && taken(Number(asked))) return alreadyExists(format, asked);
+
+  let candidate = asked;
+  for (let probe = 0; probe < MAX_PROBES; probe += 1) {
+    const answer = await askPve(candidate, credentials, context);
+    if (answer.kind === 'relay') return answer.answer;
+
+    if (answer.kind === 'free' && !taken(answer.vmid)) {
+      holds.hold(answer.vmid);
+      context.logger.debug('nextid handed out and held', { vmid: answer.vmid });
+      return createDataAnswer(format, String(answer.vmid));
+    }
+    if (asked !== undefined) return alreadyExists(format, asked);
+    candidate = String(answer.vmid + 1);
+  }
+  return createErrorAnswer(format, 500, `pve-clone-proxy: no free VMID in ${MAX_PROBES} tries`);
+}
+
+type PveNextid = { kind: 'free'; vmid: number } | { kind: 'taken'; vmid: number } | { kind: 'relay'; answer: PveAnswer };
+
+/** Ask PVE for the lowest free id, or whether one id is free (`?vmid=`). */
+async function askPve(vmid: string | undefined, credentials: string[], context: CloneContext): Promise<PveNextid> {
+  const path = `/api2/json/cluster/nextid${vmid === undefined ? '' : `?vmid=${encodeURIComponent(vmid)}`}`;
+  let answer: PveAnswer;
+  try {
+    answer = await exchangeUpstream(context.upstream, {
+      origin: context.config.target,
+      method: 'GET',
+      path,
+      headers: credentials,
+      timeoutMs: context.config.requestTimeoutMs,
+    });
+  } catch (error) {
+    const failure = describeUpstreamFailure(error, context.config.target);
+    return { kind: 'relay', answer: createErrorAnswer('json', failure.status, `pve-clone-proxy: ${failure.message}`) };
+  }
+
+  const data = Number(parseData(answer));
+  if (answer.status === 200 && Number.isInteger(data)) return { kind: 'free', vmid: data };
+  if (answer.status === 400 && vmid !== undefined && /already exists/.test(answer.body.toString('utf8'))) {
+    return { kind: 'taken', vmid: Number(vmid) };
+  }
+  return { kind: 'relay', answer };
+}
+
+function parseData(answer: PveAnswer): unknown {
+  try {
+    return (JSON.parse(answer.body.toString('utf8')) as { data?: unknown }).data;
+  } catch {
+    return undefined;
+  }
+}
+
+/** PVE's own answer for an id in use (pve-manager PVE/API2/Cluster.pm, nextid). */
+function alreadyExists(format: string, vmid: string): PveAnswer {
+  return createErrorAnswer(format, 400, 'Parameter verification failed.', {}, { vmid: `VM ${vmid} already exists` });
+}
+
+function isQueuedNewid(lanes: CloneLanes, vmid: number): boolean {
+  const wanted = String(vmid);
+  return lanes.list().some((lane) => {
+    const jobs = lane.inFlight ? [lane.inFlight.job, ...lane.listWaiting()] : lane.listWaiting();
+    return jobs.some((job) => readParam(job.request.params, 'newid') === wanted);
+  });
+}
