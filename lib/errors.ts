@@ -3,6 +3,7 @@ export type ProxyErrorCode =
   | 'CLONE_PROXY_QUEUE_FULL'
   | 'CLONE_PROXY_QUEUE_TIMEOUT'
   | 'CLONE_PROXY_SHUTTING_DOWN'
+  | 'CLONE_PROXY_LOCK_UNAVAILABLE'
   | 'CLONE_PROXY_BODY_TOO_LARGE'
   | 'CLONE_PROXY_UPSTREAM_UNREACHABLE'
   | 'CLONE_PROXY_UPSTREAM_TLS'
@@ -16,6 +17,8 @@ export const ERROR_STATUS: Record<ProxyErrorCode, { status: number; retryAfter?:
   CLONE_PROXY_QUEUE_FULL: { status: 503, retryAfter: true },
   CLONE_PROXY_QUEUE_TIMEOUT: { status: 503, retryAfter: true },
   CLONE_PROXY_SHUTTING_DOWN: { status: 503, retryAfter: true },
+  // The shared lane lock (Redis) cannot be reached and CLONE_PROXY_REDIS_FAILURE=closed.
+  CLONE_PROXY_LOCK_UNAVAILABLE: { status: 503, retryAfter: true },
   // PVE's own answer to an oversize body (pve-http-server AnyEvent.pm: "for data too large").
   CLONE_PROXY_BODY_TOO_LARGE: { status: 501 },
   CLONE_PROXY_UPSTREAM_UNREACHABLE: { status: 502 },

@@ -11,10 +11,10 @@ import { LocalNode } from './clone/local-node';
 import { TaskDurations } from './clone/task-durations';
 import { type ProxyConfig, type ProxyOptions, verifyProxyOptions } from './config/proxy-config';
 import { ProxyError } from './errors';
+import { createNextidReservation } from './nextid/nextid-reservation';
 import { type CloneProxyAdmin, createCloneProxyAdmin } from './observe/admin-router';
 import { createSilentLogger, type Logger } from './observe/logger';
 import { createPassthroughLog } from './observe/passthrough-log';
-import { createNextidReservation } from './nextid/nextid-reservation';
 import { createPassthrough, createPassthroughAgent } from './passthrough';
 import { createUpstreamAgent } from './upstream/upstream-agent';
 
@@ -67,7 +67,14 @@ export function createCloneProxyMiddleware(
   const logger = dependencies.logger ?? createSilentLogger();
   const upstream = createUpstreamAgent(config);
   const events = new CloneEvents();
-  const context = { config, upstream, logger, events, durations: new TaskDurations(), localNode: new LocalNode() };
+  const context = {
+    config,
+    upstream,
+    logger,
+    events,
+    durations: new TaskDurations(),
+    localNode: new LocalNode(),
+  };
   const lanes = createCloneLanes(context);
   const passthroughAgent = createPassthroughAgent(config);
   const passthrough = createPassthrough(config, logger, passthroughAgent);

@@ -19,7 +19,7 @@ export interface CloneProxyServer {
   proxy: CloneProxy;
   /** The admin listener, when `adminListen` is set; the API listener then has no admin paths. */
   adminServer: Server | undefined;
-  /** Start listening (admin listener too); resolves with the API base URL, e.g. `http://127.0.0.1:8081`. */
+  /** Start listening (admin too); resolves with the API base URL, e.g. `http://127.0.0.1:8081`. */
   listen(): Promise<string>;
   /** The admin listener's base URL once listening, e.g. `http://127.0.0.1:9081`. */
   readonly adminUrl: string | undefined;

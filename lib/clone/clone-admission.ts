@@ -169,6 +169,7 @@ const REFUSAL_CODES: Record<RefusalReason, ProxyError['code']> = {
   'queue-timeout': 'CLONE_PROXY_QUEUE_TIMEOUT',
   'shutting-down': 'CLONE_PROXY_SHUTTING_DOWN',
   'body-too-large': 'CLONE_PROXY_BODY_TOO_LARGE',
+  'lock-unavailable': 'CLONE_PROXY_LOCK_UNAVAILABLE',
 };
 
 function refuse(

@@ -4,7 +4,12 @@ import type { CloneJob, TaskOutcome } from './clone-job';
 import type { CloneLane } from './clone-lane';
 
 /** Why a clone was answered by the proxy itself without being sent. */
-export type RefusalReason = 'queue-full' | 'queue-timeout' | 'shutting-down' | 'body-too-large';
+export type RefusalReason =
+  | 'queue-full'
+  | 'queue-timeout'
+  | 'shutting-down'
+  | 'body-too-large'
+  | 'lock-unavailable';
 
 /** How a clone's slot was released. */
 export interface CloneFinish {

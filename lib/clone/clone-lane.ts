@@ -6,6 +6,8 @@ import { createInProcessLaneLock, type LaneLease, type LaneLock } from './lane-l
 /** Runs jobs to their end; never throws (failures are answered to the job's clients). */
 export interface CloneRunner {
   run(job: CloneJob, lane: CloneLane, lease: LaneLease): Promise<void>;
+  /** Answer a job that cannot run because the lane's lock is out of reach. */
+  refuse(job: CloneJob, lane: CloneLane, error: unknown): void;
   /** Wait until a task another proxy started in this lane has stopped, polling as `job`'s client. */
   waitForTask(job: CloneJob, upid: string): Promise<void>;
 }
@@ -25,17 +27,29 @@ export class CloneLane {
   private runningSince = 0;
   private averageTaskMs = 10_000;
 
-  constructor(name: string, queueSize: number, runner: CloneRunner, lock: LaneLock = createInProcessLaneLock()) {
+  constructor(
+    name: string,
+    queueSize: number,
+    runner: CloneRunner,
+    lock: LaneLock = createInProcessLaneLock(),
+  ) {
     this.name = name;
     this.queueSize = queueSize;
     this.queue = queue<CloneJob, void, Error>(async (job) => {
       if (!this.waiting.has(job)) return;
 
       // Across processes the lane may be busy elsewhere: the job stays withdrawable meanwhile.
-      const lease = await lock.acquire(this.name, {
-        isCancelled: () => !this.waiting.has(job),
-        waitForTask: (upid) => runner.waitForTask(job, upid),
-      });
+      let lease: LaneLease | undefined;
+      try {
+        lease = await lock.acquire(this.name, {
+          isCancelled: () => !this.waiting.has(job),
+          waitForTask: (upid) => runner.waitForTask(job, upid),
+        });
+      } catch (error) {
+        if (this.waiting.delete(job)) runner.refuse(job, this, error);
+        this.forget(job);
+        return;
+      }
       if (!lease || !this.waiting.delete(job)) {
         await lease?.release();
         return;

@@ -32,7 +32,10 @@ export interface CloneLanes {
   shutdown(timeoutMs: number): Promise<{ withdrawn: number; unfinished: CloneJob[] }>;
 }
 
-export function createCloneLanes(context: CloneContext, lock: LaneLock = createInProcessLaneLock()): CloneLanes {
+export function createCloneLanes(
+  context: CloneContext,
+  lock: LaneLock = createInProcessLaneLock(),
+): CloneLanes {
   const runner = createCloneRunner(context);
   const lanes = new Map<string, CloneLane>();
   let closing = false;
@@ -68,17 +71,25 @@ export function createCloneLanes(context: CloneContext, lock: LaneLock = createI
           if (!lane.withdraw(job)) continue;
           withdrawn += 1;
           answerShutdown(job, lane.estimateWaitSeconds());
-          context.logger.warn('clone withdrawn: proxy shutting down', { ...describeJob(job), lane: lane.name });
+          context.logger.warn('clone withdrawn: proxy shutting down', {
+            ...describeJob(job),
+            lane: lane.name,
+          });
           context.events.emit('withdrawn', job, 'shutdown');
         }
       }
 
       const drained = Promise.all([...lanes.values()].map((lane) => lane.drained()));
       const timer = new AbortController();
-      await Promise.race([drained, sleep(timeoutMs, undefined, { signal: timer.signal }).catch(() => {})]);
+      await Promise.race([
+        drained,
+        sleep(timeoutMs, undefined, { signal: timer.signal }).catch(() => {}),
+      ]);
       timer.abort();
 
-      const unfinished = [...lanes.values()].flatMap((lane) => (lane.inFlight ? [lane.inFlight.job] : []));
+      const unfinished = [...lanes.values()].flatMap((lane) =>
+        lane.inFlight ? [lane.inFlight.job] : [],
+      );
       await lock.close();
       return { withdrawn, unfinished };
     },
@@ -90,11 +101,15 @@ function nameLane(job: CloneJob, context: CloneContext): string {
   const mode = context.config.lanes;
   if (mode === 'global') return 'global';
 
-  const node = job.route.node === 'localhost' ? (context.localNode.known() ?? 'localhost') : job.route.node;
+  const node =
+    job.route.node === 'localhost' ? (context.localNode.known() ?? 'localhost') : job.route.node;
   return mode === 'node' ? `node/${node}` : `source/${node}/${job.route.vmid}`;
 }
 
 function answerShutdown(job: CloneJob, retryAfterSeconds: number): void {
-  const error = new ProxyError('CLONE_PROXY_SHUTTING_DOWN', 'pve-clone-proxy is shutting down; clone not sent');
+  const error = new ProxyError(
+    'CLONE_PROXY_SHUTTING_DOWN',
+    'pve-clone-proxy is shutting down; clone not sent',
+  );
   job.answer(createRefusalAnswer(job.route, job.requestId, error, retryAfterSeconds));
 }

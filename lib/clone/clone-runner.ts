@@ -1,4 +1,4 @@
-import type { ProxyError } from '../errors';
+import { isProxyError, ProxyError } from '../errors';
 import { type PveAnswer, withHeaders } from '../pve/answer';
 import { createErrorAnswer } from '../pve/envelope';
 import type { Upid } from '../pve/upid';
@@ -8,9 +8,10 @@ import { readCloneAcceptance } from './clone-acceptance';
 import type { CloneContext } from './clone-context';
 import { type CloneJob, describeJob, type TaskOutcome } from './clone-job';
 import type { CloneLane, CloneRunner } from './clone-lane';
-import type { LaneLease } from './lane-lock';
 import { waitForForeignTask } from './foreign-task';
+import type { LaneLease } from './lane-lock';
 import { createPollSchedule } from './poll-schedule';
+import { createRefusalAnswer } from './refusal-answer';
 import { findStartedCloneTask } from './task-search';
 import { type TaskEnd, watchTask } from './task-watch';
 
@@ -27,80 +28,115 @@ export function createCloneRunner(context: CloneContext): CloneRunner {
   return {
     run: (job, lane, lease) => runClone(job, lane, lease, context),
     waitForTask: (job, upid) => waitForForeignTask(job, upid, context),
+    refuse: (job, lane, error) => refuseUnlocked(job, lane, error, context),
   };
 }
 
-async function runClone(job: CloneJob, lane: CloneLane, lease: LaneLease, context: CloneContext): Promise<void> {
-    const dispatchedAt = Date.now();
-    context.events.emit('started', job, lane);
-    const timing = (): Timing => ({
-      waitMs: dispatchedAt - job.enqueuedAt,
-      taskMs: Date.now() - dispatchedAt,
+async function runClone(
+  job: CloneJob,
+  lane: CloneLane,
+  lease: LaneLease,
+  context: CloneContext,
+): Promise<void> {
+  const dispatchedAt = Date.now();
+  context.events.emit('started', job, lane);
+  const timing = (): Timing => ({
+    waitMs: dispatchedAt - job.enqueuedAt,
+    taskMs: Date.now() - dispatchedAt,
+  });
+
+  // submit clone
+  let answer: PveAnswer;
+  try {
+    answer = await exchangeUpstream(context.upstream, {
+      origin: context.config.target,
+      method: 'POST',
+      path: job.request.target,
+      headers: job.request.headers,
+      body: job.request.body,
+      timeoutMs: context.config.requestTimeoutMs,
     });
+  } catch (error) {
+    const failure = describeUpstreamFailure(error, context.config.target);
+    return recoverFailedClone(job, lane, lease, failure, dispatchedAt, timing, context);
+  }
 
-    // submit clone
-    let answer: PveAnswer;
-    try {
-      answer = await exchangeUpstream(context.upstream, {
-        origin: context.config.target,
-        method: 'POST',
-        path: job.request.target,
-        headers: job.request.headers,
-        body: job.request.body,
-        timeoutMs: context.config.requestTimeoutMs,
-      });
-    } catch (error) {
-      const failure = describeUpstreamFailure(error, context.config.target);
-      return recoverFailedClone(job, lane, lease, failure, dispatchedAt, timing, context);
-    }
+  const acceptance = readCloneAcceptance(answer, job.route.format);
+  if (!acceptance.accepted) {
+    return relayRefusal(job, lane, answer, acceptance.unexpected, timing(), context);
+  }
 
-    const acceptance = readCloneAcceptance(answer, job.route.format);
-    if (!acceptance.accepted) {
-      return relayRefusal(job, lane, answer, acceptance.unexpected, timing(), context);
-    }
+  // poll task, then release
+  const acceptedAt = Date.now();
+  const upid = acceptance.upid.upid;
+  context.events.emit('taskStarted', job, upid);
+  lease.recordTask(upid);
+  if (context.config.respond === 'accepted') job.answer(annotate(job, answer, 'running', timing()));
 
-    // poll task, then release
-    const acceptedAt = Date.now();
-    const upid = acceptance.upid.upid;
-    context.events.emit('taskStarted', job, upid);
-    lease.recordTask(upid);
-    if (context.config.respond === 'accepted')
-      job.answer(annotate(job, answer, 'running', timing()));
+  const kind = createTaskKind(job, acceptance.upid);
+  const end = await watchTask(acceptance.upid, job.request.credentials, context, {
+    schedule: createPollSchedule(
+      context.config.pollIntervalMs,
+      context.config.adaptivePolling,
+      context.durations.estimate(kind),
+    ),
+    onPollFailed: (failure) => context.events.emit('pollFailed', job, failure),
+  });
+  if (end.kind === 'stopped') context.durations.record(kind, Date.now() - acceptedAt);
+  const line = {
+    ...describeJob(job),
+    upid,
+    ...timing(),
+    lane: lane.name,
+    queueDepth: lane.waitingCount,
+  };
+  logTaskEnd(end, line, context);
 
-    const kind = createTaskKind(job, acceptance.upid);
-    const end = await watchTask(acceptance.upid, job.request.credentials, context, {
-      schedule: createPollSchedule(
-        context.config.pollIntervalMs,
-        context.config.adaptivePolling,
-        context.durations.estimate(kind),
-      ),
-      onPollFailed: (failure) => context.events.emit('pollFailed', job, failure),
-    });
-    if (end.kind === 'stopped') context.durations.record(kind, Date.now() - acceptedAt);
-    const line = {
-      ...describeJob(job),
-      upid,
-      ...timing(),
-      lane: lane.name,
-      queueDepth: lane.waitingCount,
-    };
-    logTaskEnd(end, line, context);
+  const exitstatus = end.kind === 'stopped' ? end.exitstatus : undefined;
+  const outcome = toOutcome(end);
+  context.events.emit('finished', {
+    job,
+    lane,
+    outcome,
+    status: answer.status,
+    upid,
+    exitstatus,
+    ...timing(),
+  });
+  if (job.answered) return;
+  if (!job.answer(annotate(job, answer, outcome, timing(), exitstatus))) {
+    context.logger.warn('clone outcome not delivered: client has gone', { ...line, exitstatus });
+  }
+}
 
-    const exitstatus = end.kind === 'stopped' ? end.exitstatus : undefined;
-    const outcome = toOutcome(end);
-    context.events.emit('finished', {
-      job,
-      lane,
-      outcome,
-      status: answer.status,
-      upid,
-      exitstatus,
-      ...timing(),
-    });
-    if (job.answered) return;
-    if (!job.answer(annotate(job, answer, outcome, timing(), exitstatus))) {
-      context.logger.warn('clone outcome not delivered: client has gone', { ...line, exitstatus });
-    }
+function refuseUnlocked(
+  job: CloneJob,
+  lane: CloneLane,
+  error: unknown,
+  context: CloneContext,
+): void {
+  const failure = isProxyError(error)
+    ? error
+    : new ProxyError(
+        'CLONE_PROXY_LOCK_UNAVAILABLE',
+        `lane lock unavailable (${(error as Error).message})`,
+        { cause: error },
+      );
+  context.logger.error('clone refused: the shared lane lock is out of reach', {
+    ...describeJob(job),
+    lane: lane.name,
+    reason: failure.message,
+  });
+  context.events.emit('refused', 'lock-unavailable');
+  const message = `pve-clone-proxy: ${failure.message}; clone not sent`;
+  job.answer(
+    createRefusalAnswer(
+      job.route,
+      job.requestId,
+      new ProxyError(failure.code, message),
+      lane.estimateWaitSeconds(),
+    ),
+  );
 }
 
 function relayRefusal(

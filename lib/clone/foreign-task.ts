@@ -13,11 +13,18 @@ import { watchTask } from './task-watch';
  * not read it (another token's task), wait until the source carries no config lock any more
  * (pve-container: the worker removes `lock: disk` before the task ends).
  */
-export async function waitForForeignTask(job: CloneJob, text: string, context: CloneContext): Promise<void> {
+export async function waitForForeignTask(
+  job: CloneJob,
+  text: string,
+  context: CloneContext,
+): Promise<void> {
   const upid = parseUpid(text);
   if (!upid) return;
 
-  context.logger.warn('lane taken over from a vanished owner; checking its task', { ...describeJob(job), upid: text });
+  context.logger.warn('lane taken over from a vanished owner; checking its task', {
+    ...describeJob(job),
+    upid: text,
+  });
   const end = await watchTask(upid, job.request.credentials, context, {
     schedule: createPollSchedule(context.config.pollIntervalMs, context.config.adaptivePolling),
   });
@@ -40,7 +47,8 @@ async function waitForSourceUnlocked(job: CloneJob, context: CloneContext): Prom
         headers: job.request.credentials,
         timeoutMs: context.config.requestTimeoutMs,
       });
-      const config = (JSON.parse(answer.body.toString('utf8')) as { data?: { lock?: string } }).data;
+      const config = (JSON.parse(answer.body.toString('utf8')) as { data?: { lock?: string } })
+        .data;
       if (answer.status === 200 && !config?.lock) return;
       if (answer.status !== 200 && answer.status < 500) return;
     } catch {

@@ -13,7 +13,10 @@ export class LocalNode {
     return this.name;
   }
 
-  async resolve(credentials: string[], context: Pick<CloneContext, 'config' | 'upstream' | 'logger'>): Promise<string | undefined> {
+  async resolve(
+    credentials: string[],
+    context: Pick<CloneContext, 'config' | 'upstream' | 'logger'>,
+  ): Promise<string | undefined> {
     if (this.name) return this.name;
 
     try {
@@ -30,7 +33,9 @@ export class LocalNode {
         : undefined;
       if (typeof local?.name === 'string') this.name = local.name;
     } catch (error) {
-      context.logger.warn('cannot tell which node localhost is; using a lane of its own', { reason: (error as Error).message });
+      context.logger.warn('cannot tell which node localhost is; using a lane of its own', {
+        reason: (error as Error).message,
+      });
     }
     return this.name;
   }

@@ -69,8 +69,16 @@ const ENV_SPEC = {
     default: 'task-end',
     example: 'accepted',
   }),
-  CLONE_PROXY_LANES: str({ choices: ['global', 'node', 'source'], default: 'global', example: 'node' }),
-  CLONE_PROXY_MATCH: str({ choices: ['lxc', 'lxc,qemu', 'qemu,lxc'], default: 'lxc', example: 'lxc,qemu' }),
+  CLONE_PROXY_LANES: str({
+    choices: ['global', 'node', 'source'],
+    default: 'global',
+    example: 'node',
+  }),
+  CLONE_PROXY_MATCH: str({
+    choices: ['lxc', 'lxc,qemu', 'qemu,lxc'],
+    default: 'lxc',
+    example: 'lxc,qemu',
+  }),
   CLONE_PROXY_NEXTID: str({ choices: ['pass', 'reserve'], default: 'pass', example: 'reserve' }),
   CLONE_PROXY_NEXTID_HOLD: duration({ default: DEFAULT_OPTIONS.nextidHold, example: '5m' }),
   CLONE_PROXY_SKIP_TLS_VERIFY: bool({ default: false, example: 'false' }),

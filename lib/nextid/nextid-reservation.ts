@@ -12,7 +12,7 @@ import { createDataAnswer, createErrorAnswer } from '../pve/envelope';
 import { parsePveParams, readParam } from '../pve/params';
 import { exchangeUpstream } from '../upstream/upstream-exchange';
 import { describeUpstreamFailure } from '../upstream/upstream-failure';
-import { NextidHolds } from './nextid-holds';
+import { type NextidHoldStore, NextidHolds } from './nextid-holds';
 
 type Next = (error?: unknown) => void;
 
@@ -24,18 +24,22 @@ const MAX_PROBES = 1000;
  * free that this proxy has neither handed out within the hold time nor sees in a queued or
  * running clone. Calls are answered one at a time, so concurrent callers get distinct ids.
  */
-export function createNextidReservation(lanes: CloneLanes, context: CloneContext) {
-  const holds = new NextidHolds(context.config.nextidHoldMs);
+export function createNextidReservation(
+  lanes: CloneLanes,
+  context: CloneContext,
+  holds: NextidHoldStore = new NextidHolds(context.config.nextidHoldMs),
+) {
   context.events.on('finished', ({ job }) => {
     const newid = Number(readParam(job.request.params, 'newid'));
-    if (Number.isInteger(newid)) holds.release(newid);
+    if (Number.isInteger(newid)) holds.release(newid).catch(() => {});
   });
 
-  const taken = (vmid: number) => holds.isHeld(vmid) || isQueuedNewid(lanes, vmid);
-  const reservations = queue<{ req: IncomingMessage; format: string; query: string }, PveAnswer, Error>(
-    async ({ req, format, query }) => reserve(req, format, query, taken, holds, context),
-    1,
-  );
+  const taken = async (vmid: number) => isQueuedNewid(lanes, vmid) || (await holds.isHeld(vmid));
+  const reservations = queue<
+    { req: IncomingMessage; format: string; query: string },
+    PveAnswer,
+    Error
+  >(async ({ req, format, query }) => reserve(req, format, query, taken, holds, lanes, context), 1);
 
   return function reserveNextid(req: IncomingMessage, res: ServerResponse, next: Next): void {
     const api = req.method === 'GET' ? splitApiPath(req.url ?? '/') : undefined;
@@ -55,22 +59,26 @@ async function reserve(
   req: IncomingMessage,
   format: string,
   query: string,
-  taken: (vmid: number) => boolean,
-  holds: NextidHolds,
+  taken: (vmid: number) => Promise<boolean>,
+  holds: NextidHoldStore,
+  lanes: CloneLanes,
   context: CloneContext,
 ): Promise<PveAnswer> {
   const credentials = pickCredentialHeaders(req);
   const asked = readParam(parsePveParams(query, Buffer.alloc(0)), 'vmid');
 
-  if (asked !== undefined && taken(Number(asked))) return alreadyExists(format, asked);
+  if (asked !== undefined && (await taken(Number(asked)))) return alreadyExists(format, asked);
 
   let candidate = asked;
   for (let probe = 0; probe < MAX_PROBES; probe += 1) {
     const answer = await askPve(candidate, credentials, context);
     if (answer.kind === 'relay') return answer.answer;
 
-    if (answer.kind === 'free' && !taken(answer.vmid)) {
-      holds.hold(answer.vmid);
+    if (
+      answer.kind === 'free' &&
+      !isQueuedNewid(lanes, answer.vmid) &&
+      (await holds.claim(answer.vmid))
+    ) {
       context.logger.debug('nextid handed out and held', { vmid: answer.vmid });
       return createDataAnswer(format, String(answer.vmid));
     }
@@ -80,10 +88,17 @@ async function reserve(
   return createErrorAnswer(format, 500, `pve-clone-proxy: no free VMID in ${MAX_PROBES} tries`);
 }
 
-type PveNextid = { kind: 'free'; vmid: number } | { kind: 'taken'; vmid: number } | { kind: 'relay'; answer: PveAnswer };
+type PveNextid =
+  | { kind: 'free'; vmid: number }
+  | { kind: 'taken'; vmid: number }
+  | { kind: 'relay'; answer: PveAnswer };
 
 /** Ask PVE for the lowest free id, or whether one id is free (`?vmid=`). */
-async function askPve(vmid: string | undefined, credentials: string[], context: CloneContext): Promise<PveNextid> {
+async function askPve(
+  vmid: string | undefined,
+  credentials: string[],
+  context: CloneContext,
+): Promise<PveNextid> {
   const path = `/api2/json/cluster/nextid${vmid === undefined ? '' : `?vmid=${encodeURIComponent(vmid)}`}`;
   let answer: PveAnswer;
   try {
@@ -96,12 +111,19 @@ async function askPve(vmid: string | undefined, credentials: string[], context: 
     });
   } catch (error) {
     const failure = describeUpstreamFailure(error, context.config.target);
-    return { kind: 'relay', answer: createErrorAnswer('json', failure.status, `pve-clone-proxy: ${failure.message}`) };
+    return {
+      kind: 'relay',
+      answer: createErrorAnswer('json', failure.status, `pve-clone-proxy: ${failure.message}`),
+    };
   }
 
   const data = Number(parseData(answer));
   if (answer.status === 200 && Number.isInteger(data)) return { kind: 'free', vmid: data };
-  if (answer.status === 400 && vmid !== undefined && /already exists/.test(answer.body.toString('utf8'))) {
+  if (
+    answer.status === 400 &&
+    vmid !== undefined &&
+    /already exists/.test(answer.body.toString('utf8'))
+  ) {
     return { kind: 'taken', vmid: Number(vmid) };
   }
   return { kind: 'relay', answer };
@@ -117,7 +139,13 @@ function parseData(answer: PveAnswer): unknown {
 
 /** PVE's own answer for an id in use (pve-manager PVE/API2/Cluster.pm, nextid). */
 function alreadyExists(format: string, vmid: string): PveAnswer {
-  return createErrorAnswer(format, 400, 'Parameter verification failed.', {}, { vmid: `VM ${vmid} already exists` });
+  return createErrorAnswer(
+    format,
+    400,
+    'Parameter verification failed.',
+    {},
+    { vmid: `VM ${vmid} already exists` },
+  );
 }
 
 function isQueuedNewid(lanes: CloneLanes, vmid: number): boolean {

@@ -15,6 +15,7 @@ const REFUSAL_REASONS: readonly RefusalReason[] = [
   'queue-timeout',
   'shutting-down',
   'body-too-large',
+  'lock-unavailable',
 ];
 // Clones wait for each other, so waits reach the length of a whole queue of tasks.
 const WAIT_BUCKETS = [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
@@ -76,7 +77,7 @@ export function createCloneMetrics(
   });
   const taskSeconds = new Histogram({
     name: `${PREFIX}clone_task_seconds`,
-    help: 'Time from sending a clone until its PVE task stopped (or was given up); clones that started a task only.',
+    help: 'Time from sending a clone until its PVE task stopped or was given up.',
     labelNames: ['lane'],
     buckets: TASK_BUCKETS,
     registers,

@@ -10,7 +10,8 @@ export const STATUS_PAGE = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>pve-clone-proxy</title>
 <style>
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d1d1f; background: #fafafa; }
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d1d1f; }
+  body { background: #fafafa; }
   h1 { font-size: 1.3rem; margin: 0 0 .25rem; }
   h2 { font-size: 1.05rem; margin: 1.5rem 0 .5rem; }
   #updated { color: #666; }
@@ -32,12 +33,18 @@ export const STATUS_PAGE = `<!doctype html>
 <div id="updated">loading&hellip;</div>
 <h2>Queue</h2>
 <table id="queue">
-  <thead><tr><th>lane</th><th>state</th><th>newid</th><th>node</th><th>vmid</th><th>for</th><th>upid</th><th>request</th></tr></thead>
+  <thead><tr>
+    <th>lane</th><th>state</th><th>newid</th><th>node</th><th>vmid</th><th>for</th>
+    <th>upid</th><th>request</th>
+  </tr></thead>
   <tbody></tbody>
 </table>
 <h2>Finished</h2>
 <table id="finished">
-  <thead><tr><th>finished</th><th>outcome</th><th>newid</th><th>node</th><th>vmid</th><th>exitstatus</th><th>waited</th><th>task</th><th>request</th></tr></thead>
+  <thead><tr>
+    <th>finished</th><th>outcome</th><th>newid</th><th>node</th><th>vmid</th><th>exitstatus</th>
+    <th>waited</th><th>task</th><th>request</th>
+  </tr></thead>
   <tbody></tbody>
 </table>
 <script>
@@ -87,10 +94,13 @@ export const STATUS_PAGE = `<!doctype html>
     }
     fill('queue', rows, 8, queue.closing ? 'shutting down: no clones taken' : 'no clones queued');
 
-    const done = queue.finished.map((clone) => row([[new Date(clone.finishedAt).toLocaleTimeString()],
-      [clone.reason ? clone.outcome + ' (' + clone.reason + ')' : clone.outcome, 'state-' + clone.outcome],
-      [clone.newid], [clone.node], [clone.vmid], [clone.exitstatus], [seconds(clone.waitMs)],
-      [seconds(clone.taskMs)], [clone.requestId]], clone.outcome));
+    const done = queue.finished.map((clone) => {
+      const outcome = clone.reason ? clone.outcome + ' (' + clone.reason + ')' : clone.outcome;
+      return row([[new Date(clone.finishedAt).toLocaleTimeString()],
+        [outcome, 'state-' + clone.outcome], [clone.newid], [clone.node], [clone.vmid],
+        [clone.exitstatus], [seconds(clone.waitMs)], [seconds(clone.taskMs)], [clone.requestId]],
+        clone.outcome);
+    });
     fill('finished', done, 9, 'no clones finished yet');
   }
 

@@ -1,19 +1,22 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { send, TOKEN } from '../support/http-client';
 import type { FrontProcess } from '../deploy/support/front-process';
 import type { DoubleSettings } from './children/pve-double';
 import type { LoadJob, LoadResult } from './children/load-generator';
 import { type BenchChild, startBenchChild } from './support/bench-child';
-import { summarizeProfile } from './support/cpu-profile';
+import { type ProfileWindow, summarizeProfile } from './support/cpu-profile';
 import { CADDY, type Front, NGINX } from './support/fronts';
 import { formatNumber, formatSpread, formatVerdict, type Section, type Table } from './support/report';
 import { median, spreadOf } from './support/stats';
 
 const CONNECTIONS = 32;
-const WARMUP_SECONDS = 1;
+const WARMUP_SECONDS = 0.5;
+/** Let a server finish what the last run left queued before the next run starts. */
+const SETTLE_MS = 500;
 const PUT_BODY = `description=${'x'.repeat(64 * 1024 - 'description='.length)}`;
 const WORKLOADS = [
   { name: 'GET /api2/json/version', method: 'GET', path: '/api2/json/version' },
@@ -30,9 +33,10 @@ interface Target {
 
 interface Plan {
   seconds: number;
+  /** A first, longer warm-up per target: JIT, and modules loaded on first use. */
+  firstWarmupSeconds: number;
   getRounds: number;
   putRounds: number;
-  pacedTargets: 'all' | 'proxy-and-direct';
   profileSeconds: number;
 }
 
@@ -47,8 +51,8 @@ export async function benchPassthrough(options: {
   log: (line: string) => void;
 }): Promise<Section[]> {
   const plan: Plan = options.quick
-    ? { seconds: 3, getRounds: 1, putRounds: 1, pacedTargets: 'proxy-and-direct', profileSeconds: 3 }
-    : { seconds: 10, getRounds: 3, putRounds: 2, pacedTargets: 'all', profileSeconds: 5 };
+    ? { seconds: 3, firstWarmupSeconds: 1, getRounds: 1, putRounds: 1, profileSeconds: 3 }
+    : { seconds: 10, firstWarmupSeconds: 3, getRounds: 3, putRounds: 2, profileSeconds: 5 };
   const started: { stop(): Promise<void> }[] = [];
   try {
     const double = await startBenchChild('pve-double', {
@@ -72,7 +76,10 @@ export async function benchPassthrough(options: {
       started.push(running);
       targets.push({ name: `${front.name} ${front.version}`, url: running.url });
     }
-    for (const target of targets) await verifyTarget(target);
+    for (const target of targets) {
+      await verifyTarget(target);
+      await runLoad(load, 'peak', job(target, WORKLOADS[0], plan.firstWarmupSeconds));
+    }
 
     // peak rate, closed loop
     const peaks = new Map<string, LoadResult[]>();
@@ -81,6 +88,7 @@ export async function benchPassthrough(options: {
       for (let round = 0; round < rounds; round++) {
         for (const target of targets) {
           options.log(`passthrough: ${workload.name} via ${target.name}, round ${round + 1}/${rounds}`);
+          await sleep(SETTLE_MS);
           await runLoad(load, 'peak', job(target, workload, WARMUP_SECONDS));
           const result = await runLoad(load, 'peak', job(target, workload, plan.seconds));
           const key = `${workload.name}|${target.name}`;
@@ -94,16 +102,19 @@ export async function benchPassthrough(options: {
       (peaks.get(`${WORKLOADS[0].name}|${targets[1].name}`) ?? []).map((r) => r.requestsPerSecond),
     );
     const rate = Math.max(1, Math.round(proxyPeak / 2));
-    const pacedTargets = plan.pacedTargets === 'all' ? targets : targets.slice(0, 2);
+    const pacedTargets = targets.slice(0, 2);
     const paced = new Map<string, LoadResult>();
     for (const target of pacedTargets) {
       options.log(`passthrough: ${rate} GET/s paced via ${target.name}`);
-      paced.set(target.name, await runLoad(load, 'paced', { ...job(target, WORKLOADS[0], plan.seconds), rate }));
+      await sleep(SETTLE_MS);
+      await runLoad(load, 'paced', { ...job(target, WORKLOADS[0], WARMUP_SECONDS), rate });
+      const result = await runLoad(load, 'paced', { ...job(target, WORKLOADS[0], plan.seconds), rate });
+      paced.set(target.name, result);
     }
 
     // profile of the proxy under the GET load, in a process of its own
     options.log(`passthrough: profiling the proxy for ${plan.profileSeconds} s`);
-    const profile = await profileProxy(doubleUrl, load, plan.profileSeconds, options.root);
+    const profile = await profileProxy(doubleUrl, load, plan, options.root);
 
     return [
       describePeaks(targets, peaks, plan, skipped),
@@ -183,23 +194,27 @@ function runLoad(load: BenchChild, kind: 'peak' | 'paced', loadJob: LoadJob): Pr
 async function profileProxy(
   doubleUrl: string,
   load: BenchChild,
-  seconds: number,
+  plan: Plan,
   root: string,
 ): Promise<Section> {
+  const seconds = plan.profileSeconds;
   const dir = await mkdtemp(join(tmpdir(), 'pve-clone-proxy-bench-prof-'));
   try {
     const proxy = await startProxy(doubleUrl, ['--cpu-prof', '--cpu-prof-dir', dir]);
     let result: LoadResult;
+    let window: ProfileWindow;
     try {
       const target = { name: 'profiled proxy', url: String(proxy.ready.url) };
-      await runLoad(load, 'peak', job(target, WORKLOADS[0], WARMUP_SECONDS));
+      await runLoad(load, 'peak', job(target, WORKLOADS[0], plan.firstWarmupSeconds));
+      const fromUs = Number(process.hrtime.bigint() / 1000n);
       result = await runLoad(load, 'peak', job(target, WORKLOADS[0], seconds));
+      window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
     } finally {
       await proxy.stop();
     }
     const files = (await readdir(dir)).filter((name) => name.endsWith('.cpuprofile'));
     if (files.length === 0) throw new Error('the profiled proxy wrote no .cpuprofile');
-    const summary = summarizeProfile(join(dir, files[0]), root);
+    const summary = summarizeProfile(join(dir, files[0]), root, window);
 
     const table: Table = {
       head: ['#', 'function', 'where', 'self time', 'share of busy time'],
@@ -217,7 +232,7 @@ async function profileProxy(
       .join(', ');
     return {
       title: 'Where the proxy spends its time',
-      method: `\`node --cpu-prof\` on the proxy process during ${seconds} s of the GET load at ${CONNECTIONS} connections (${formatNumber(result.requestsPerSecond)} req/s under the profiler), before any tuning. Self time per function, over ${formatNumber(summary.busyMs / 1000, 1)} s of busy (non-idle) time.`,
+      method: `\`node --cpu-prof\` on a fresh proxy process during ${seconds} s of the GET load (after a ${plan.firstWarmupSeconds} s warm-up) at ${CONNECTIONS} connections (${formatNumber(result.requestsPerSecond)} req/s under the profiler), before any tuning. Self time per function, over ${formatNumber(summary.busyMs / 1000, 1)} s of busy (non-idle) time.`,
       tables: [table],
       reading: [
         `Self time by where the code lives: ${areas}.`,
@@ -279,7 +294,7 @@ function describePeaks(
 
   return {
     title: 'Passthrough',
-    method: `autocannon 9.0.0 at ${CONNECTIONS} keep-alive connections for ${plan.seconds} s after a ${WARMUP_SECONDS} s warm-up, ${plan.getRounds} round(s) for GET and ${plan.putRounds} for PUT, targets taking turns within each round; every server in its own process, the load generator in another. Latency is per request, to a hundredth of a millisecond (autocannon's own histogram keeps whole milliseconds). Figures: median of the rounds (min–max). The GET carries the test API token; the PUT is a 64 KiB form body (\`description=xxx…\`).`,
+    method: `autocannon 9.0.0 at ${CONNECTIONS} keep-alive connections for ${plan.seconds} s after a ${WARMUP_SECONDS} s warm-up (${plan.firstWarmupSeconds} s the first time for each target), ${plan.getRounds} round(s) for GET and ${plan.putRounds} for PUT, targets taking turns within each round; every server in its own process, the load generator in another. Latency is per request, to a hundredth of a millisecond (autocannon's own histogram keeps whole milliseconds). Figures: median of the rounds (min–max). The GET carries the test API token; the PUT is a 64 KiB form body (\`description=xxx…\`).`,
     tables,
     reading,
   };

@@ -24,7 +24,7 @@ describe('admin endpoints on their own listener', () => {
 
   afterEach(() => stack.close());
 
-  it('should serve metrics there and pass /_clone-proxy/ on the API port through to PVE', async () => {
+  it('should serve metrics there and pass the API port’s /_clone-proxy/ to PVE', async () => {
     const adminUrl = stack.proxy.adminUrl;
     assert.ok(adminUrl, 'no admin URL after listen');
     assert.notEqual(adminUrl, stack.proxyUrl);

@@ -34,7 +34,7 @@ async function stop(child: ChildProcessWithoutNullStreams): Promise<number | nul
 }
 
 describe('pve-clone-proxy logs and admin listener', () => {
-  it('should log JSON lines with CLONE_PROXY_LOG_FORMAT=json and serve the page on its own port', async () => {
+  it('should log JSON lines when asked and serve the page on its own port', async () => {
     const { child, firstLine } = start({
       CLONE_PROXY_LOG_FORMAT: 'json',
       CLONE_PROXY_ADMIN_LISTEN: '127.0.0.1:0',

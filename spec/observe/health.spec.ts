@@ -66,7 +66,7 @@ describe('/_clone-proxy/health', () => {
     assert.equal(health.pve.reason, `cannot reach PVE at http://127.0.0.1:${port} (ECONNREFUSED)`);
   });
 
-  it('should answer 404 in JSON for an admin path it does not know, without asking PVE', async () => {
+  it('should answer 404 in JSON for an unknown admin path, without asking PVE', async () => {
     stack = await startStack();
 
     const reply = await send(stack.proxyUrl, { method: 'POST', path: '/_clone-proxy/reset' });

@@ -51,7 +51,7 @@ describe('logs', () => {
 
   afterEach(() => stack.close());
 
-  it('should hold no credential at any level and tie every clone line to its requestId', async () => {
+  it('should hold no credential at any level and tie each clone’s lines to its requestId', async () => {
     // ticket login, passed through
     const login = await send(stack.proxyUrl, {
       method: 'POST',

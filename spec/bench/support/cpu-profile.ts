@@ -8,8 +8,15 @@ interface CpuProfile {
     id: number;
     callFrame: { functionName: string; url: string; lineNumber: number };
   }[];
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
+}
+
+/** A stretch of the monotonic clock (`process.hrtime`), in microseconds as V8 stamps samples. */
+export interface ProfileWindow {
+  fromUs: number;
+  toUs: number;
 }
 
 export interface HotFunction {
@@ -29,17 +36,26 @@ export interface ProfileSummary {
 }
 
 /**
- * Self time per function, summed over every call site of it. Lines of our own TypeScript are
- * left out: under tsx the profile holds the lines of the transpiled code, not of the source.
+ * Self time per function, summed over every call site of it, counting only samples inside
+ * `window` (start-up and warm-up left out). Lines of our own TypeScript are left out: under tsx
+ * the profile holds the lines of the transpiled code, not of the source.
  */
-export function summarizeProfile(file: string, root: string, count = 10): ProfileSummary {
+export function summarizeProfile(
+  file: string,
+  root: string,
+  window: ProfileWindow,
+  count = 10,
+): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
   const selfMs = new Map<string, HotFunction>();
   const areaMs = new Map<string, number>();
   let busyMs = 0;
+  let at = profile.startTime;
 
   profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at < window.fromUs || at > window.toUs) return;
     // A sample's time is the gap to the next one; the last sample gets the previous gap.
     const ms = (profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0) / 1000;
     const frame = frames.get(id);
