@@ -1,11 +1,16 @@
-import express, { type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express } from 'express';
 
-import type { ProxyOptions } from './config/proxy-config';
+import { writeAnswer } from './clone/answer-writer';
+import { ERROR_STATUS, type ProxyErrorCode } from './errors';
 import {
   type CloneProxyDependencies,
   type CloneProxyMiddleware,
+  type CloneProxyMiddlewareOptions,
   createCloneProxyMiddleware,
 } from './middleware';
+import { createSilentLogger, type Logger } from './observe/logger';
+import { parseApiFormat } from './pve/api-format';
+import { createErrorAnswer } from './pve/envelope';
 
 /** The proxy as a whole Express app, for the standalone server. */
 export interface CloneProxy {
@@ -21,7 +26,7 @@ export interface CloneProxy {
  * http.createServer(app).on('upgrade', middleware.upgrade).listen(8081);
  */
 export function createCloneProxy(
-  options: ProxyOptions,
+  options: CloneProxyMiddlewareOptions,
   dependencies: CloneProxyDependencies = {},
 ): CloneProxy {
   const middleware = createCloneProxyMiddleware(options, dependencies);
@@ -30,6 +35,30 @@ export function createCloneProxy(
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(middleware);
+  app.use(createLastResort(dependencies.logger ?? createSilentLogger()));
 
   return { app, middleware };
+}
+
+/**
+ * What no part answered because it failed unexpectedly: a 500 in PVE's envelope and an error
+ * line, instead of Express's default HTML page and a `console.error`.
+ */
+function createLastResort(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    logger.error('request failed inside the proxy', {
+      method: req.method,
+      path: req.path,
+      reason: (error as Error)?.message ?? String(error),
+    });
+    const answer = createErrorAnswer(
+      parseApiFormat(req.url),
+      500,
+      'pve-clone-proxy: internal error',
+      {
+        'X-Clone-Proxy-Error': 'CLONE_PROXY_INTERNAL',
+      },
+    );
+    if (!writeAnswer(res, answer)) res.destroy();
+  };
 }

@@ -10,7 +10,8 @@ export type ProxyErrorCode =
   | 'CLONE_PROXY_UPSTREAM_TIMEOUT'
   | 'CLONE_PROXY_UPSTREAM_RESET'
   | 'CLONE_PROXY_CONFIG_INVALID'
-  | 'CLONE_PROXY_LISTEN_FAILED';
+  | 'CLONE_PROXY_LISTEN_FAILED'
+  | 'CLONE_PROXY_INTERNAL';
 
 /** How each code reaches a client: HTTP status, and whether a retry later may work. */
 export const ERROR_STATUS: Record<ProxyErrorCode, { status: number; retryAfter?: boolean }> = {
@@ -27,6 +28,8 @@ export const ERROR_STATUS: Record<ProxyErrorCode, { status: number; retryAfter?:
   CLONE_PROXY_UPSTREAM_TIMEOUT: { status: 504 },
   CLONE_PROXY_CONFIG_INVALID: { status: 500 },
   CLONE_PROXY_LISTEN_FAILED: { status: 500 },
+  // A fault of the proxy itself; the log line says what.
+  CLONE_PROXY_INTERNAL: { status: 500 },
 };
 
 /** The one error class of the proxy; the original failure, if any, is kept as `cause`. */

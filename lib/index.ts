@@ -13,6 +13,7 @@ export {
   DEFAULT_OPTIONS,
   type ProxyConfig,
   type ProxyOptions,
+  type RedisFailureMode,
   type RespondMode,
   verifyProxyOptions,
 } from './config/proxy-config';

@@ -1,21 +1,24 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-import { Router as createRouter, type Router } from 'express';
+import express, { type Express } from 'express';
 
 import { createCloneAdmission } from './clone/clone-admission';
 import { CloneEvents } from './clone/clone-events';
 import { describeJob } from './clone/clone-job';
 import { type CloneLanes, createCloneLanes } from './clone/clone-lanes';
 import { LocalNode } from './clone/local-node';
+import { createRedisLaneLock } from './clone/redis-lane-lock';
 import { TaskDurations } from './clone/task-durations';
 import { type ProxyConfig, type ProxyOptions, verifyProxyOptions } from './config/proxy-config';
 import { ProxyError } from './errors';
 import { createNextidReservation } from './nextid/nextid-reservation';
+import { createRedisNextidHolds } from './nextid/redis-nextid-holds';
 import { type CloneProxyAdmin, createCloneProxyAdmin } from './observe/admin-router';
 import { createSilentLogger, type Logger } from './observe/logger';
 import { createPassthroughLog } from './observe/passthrough-log';
 import { createPassthrough, createPassthroughAgent } from './passthrough';
+import { createRedisLink } from './redis/redis-link';
 import { createUpstreamAgent } from './upstream/upstream-agent';
 
 /** The proxy's options plus how it is mounted. */
@@ -34,9 +37,13 @@ export interface CloneProxyDependencies {
 }
 
 /** An Express router that serializes clones and passes everything else to PVE. */
-export interface CloneProxyMiddleware extends Router {
-  /** Attach to the HTTP server's `upgrade` event so websockets reach PVE. */
-  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+export interface CloneProxyMiddleware extends Express {
+  /**
+   * Attach to the HTTP server's `upgrade` event so websockets reach PVE. Mounted under a prefix,
+   * it takes only upgrades below that prefix (and strips it) and returns false for others, so a
+   * gateway can hand those to its own handler.
+   */
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
   config: Readonly<ProxyConfig>;
   lanes: CloneLanes;
   /** What happens to clones, for metrics and status; listening never changes behaviour. */
@@ -75,7 +82,19 @@ export function createCloneProxyMiddleware(
     durations: new TaskDurations(),
     localNode: new LocalNode(),
   };
-  const lanes = createCloneLanes(context);
+  // With a Redis, every proxy on it shares the lane locks and the nextid holds.
+  const redis = config.redisUrl
+    ? createRedisLink(config.redisUrl, config.redisFailure, logger)
+    : undefined;
+  const lanes = createCloneLanes(
+    context,
+    redis &&
+      createRedisLaneLock(redis, {
+        leaseMs: config.redisLeaseMs,
+        taskTtlMs: config.pollTimeoutMs,
+        logger,
+      }),
+  );
   const passthroughAgent = createPassthroughAgent(config);
   const passthrough = createPassthrough(config, logger, passthroughAgent);
 
@@ -84,26 +103,47 @@ export function createCloneProxyMiddleware(
     ? createCloneProxyAdmin({ config, events, lanes }, { dispatcher: upstream })
     : undefined;
 
+  const tunnels = new Set<Duplex>();
   let closing: Promise<void> | undefined;
   const shutdown = async (timeoutMs: number) => {
     const { unfinished } = await lanes.shutdown(timeoutMs);
     for (const job of unfinished) {
       logger.error('clone abandoned at shutdown: its task may still run', describeJob(job));
     }
+    // Websocket tunnels are no longer the HTTP server's connections: end them here.
+    for (const socket of tunnels) socket.destroy();
     passthroughAgent.destroy();
     await upstream.close();
+    await redis?.close();
   };
 
-  const router = createRouter() as CloneProxyMiddleware;
+  // A sub-app rather than a Router: it learns where the gateway mounted it (`mountpath`), which
+  // websocket upgrades need, since they bypass Express routing.
+  const router = express() as CloneProxyMiddleware;
+  router.disable('x-powered-by');
+  router.disable('etag');
   if (admin) router.use(admin);
-  if (config.nextid === 'reserve') router.use(createNextidReservation(lanes, context));
+  if (config.nextid === 'reserve') {
+    const holds = redis && createRedisNextidHolds(redis, config.nextidHoldMs);
+    router.use(createNextidReservation(lanes, context, holds));
+  }
   router.use(createCloneAdmission(lanes, context));
   router.use(createPassthroughLog(logger));
   router.use(passthrough);
 
   return Object.assign(router, {
-    upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-      passthrough.upgrade(req, socket as never, head),
+    upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+      const prefix =
+        typeof router.mountpath === 'string' ? router.mountpath.replace(/\/$/, '') : '';
+      const url = req.url ?? '/';
+      if (prefix && !url.startsWith(`${prefix}/`)) return false;
+
+      req.url = url.slice(prefix.length);
+      tunnels.add(socket);
+      socket.once('close', () => tunnels.delete(socket));
+      passthrough.upgrade(req, socket as never, head);
+      return true;
+    },
     config,
     lanes,
     events,

@@ -59,6 +59,11 @@ async function admit(
     return refuse(res, route, requestId, 'body-too-large', 'for data too large', context);
   }
   if (lanes.closing) {
+    logger.warn('clone refused: proxy shutting down', {
+      requestId,
+      node: route.node,
+      vmid: route.vmid,
+    });
     const message = 'pve-clone-proxy is shutting down; clone not sent';
     return refuse(res, route, requestId, 'shutting-down', message, context, 5);
   }
@@ -80,7 +85,7 @@ async function admit(
 
   // enqueue (a per-node lane needs to know which node `localhost` is)
   if (context.config.lanes !== 'global' && route.node === 'localhost') {
-    await context.localNode.resolve(request.credentials, context);
+    await context.localNode.resolve(request.credentials, context, requestId);
     if (res.closed) return;
   }
   const job = new CloneJob(request, waiter);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 
+import type { ProxyErrorCode } from '../errors';
 import type { CloneJob, TaskOutcome } from './clone-job';
 import type { CloneLane } from './clone-lane';
 
@@ -22,6 +23,8 @@ export interface CloneFinish {
   exitstatus?: string;
   waitMs: number;
   taskMs: number;
+  /** Set when the client got the proxy's own error instead of PVE's answer. */
+  error?: ProxyErrorCode;
 }
 
 /**

@@ -81,6 +81,7 @@ async function runClone(
       context.durations.estimate(kind),
     ),
     onPollFailed: (failure) => context.events.emit('pollFailed', job, failure),
+    meta: describeJob(job),
   });
   if (end.kind === 'stopped') context.durations.record(kind, Date.now() - acceptedAt);
   const line = {
@@ -192,6 +193,7 @@ async function recoverFailedClone(
       status: failure.status,
       upid: upid?.upid,
       exitstatus,
+      error: failure.code,
       ...timing(),
     });
     job.answer(proxyAnswer(job, failure, message, outcome, timing(), task));
@@ -225,6 +227,7 @@ async function recoverFailedClone(
   );
   const end = await watchTask(upid, job.request.credentials, context, {
     schedule: createPollSchedule(context.config.pollIntervalMs, context.config.adaptivePolling),
+    meta: describeJob(job),
   });
   logTaskEnd(end, { ...line, upid: upid.upid, ...timing() }, context);
 

@@ -27,6 +27,7 @@ export async function waitForForeignTask(
   });
   const end = await watchTask(upid, job.request.credentials, context, {
     schedule: createPollSchedule(context.config.pollIntervalMs, context.config.adaptivePolling),
+    meta: describeJob(job),
   });
   if (end.kind === 'stopped') return;
 

@@ -16,6 +16,7 @@ export class LocalNode {
   async resolve(
     credentials: string[],
     context: Pick<CloneContext, 'config' | 'upstream' | 'logger'>,
+    requestId?: string,
   ): Promise<string | undefined> {
     if (this.name) return this.name;
 
@@ -34,6 +35,7 @@ export class LocalNode {
       if (typeof local?.name === 'string') this.name = local.name;
     } catch (error) {
       context.logger.warn('cannot tell which node localhost is; using a lane of its own', {
+        requestId,
         reason: (error as Error).message,
       });
     }

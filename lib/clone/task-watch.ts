@@ -27,7 +27,12 @@ export async function watchTask(
   upid: Upid,
   credentials: string[],
   context: CloneContext,
-  options: { schedule: PollSchedule; onPollFailed?: (kind: 'transient' | 'refused') => void },
+  options: {
+    schedule: PollSchedule;
+    onPollFailed?: (kind: 'transient' | 'refused') => void;
+    /** Log metadata of the clone this task belongs to (its requestId above all). */
+    meta?: Record<string, unknown>;
+  },
 ): Promise<TaskEnd> {
   const { config, logger } = context;
   const started = Date.now();
@@ -52,6 +57,7 @@ export async function watchTask(
       transient += 1;
       options.onPollFailed?.('transient');
       logger.debug('task poll failed, will retry', {
+        ...options.meta,
         upid: upid.upid,
         reason: poll.reason,
         transient,
@@ -60,7 +66,12 @@ export async function watchTask(
       refused += 1;
       transient = 0;
       options.onPollFailed?.('refused');
-      logger.debug('task poll refused', { upid: upid.upid, reason: poll.reason, refused });
+      logger.debug('task poll refused', {
+        ...options.meta,
+        upid: upid.upid,
+        reason: poll.reason,
+        refused,
+      });
       if (refused >= MAX_REFUSED_POLLS) return { kind: 'unknown', reason: poll.reason };
     }
   }

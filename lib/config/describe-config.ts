@@ -1,5 +1,6 @@
 import { formatDuration } from './duration';
 import { formatListenAddress } from './listen-address';
+import { maskUrlPassword } from './proxy-config';
 import type { ServerConfig } from './server-config';
 import { SERVER_VARIABLES } from './server-config';
 
@@ -7,6 +8,7 @@ const NOTES: Record<string, string> = {
   CLONE_PROXY_TARGET: ' ($PVE_API_URL if set)',
   CLONE_PROXY_LOG_FORMAT: ' (json, or pretty when stderr is a terminal)',
   CLONE_PROXY_ADMIN_LISTEN: ' (admin endpoints on the API listener)',
+  CLONE_PROXY_REDIS_URL: ' (lanes shared by no other proxy)',
 };
 
 /** One line per variable with its default, for `--help`. */
@@ -45,6 +47,12 @@ export function describeServerConfig(config: Readonly<ServerConfig>): string {
     ['CLONE_PROXY_MATCH', config.match.join(',')],
     ['CLONE_PROXY_NEXTID', config.nextid],
     ['CLONE_PROXY_NEXTID_HOLD', formatDuration(config.nextidHoldMs)],
+    [
+      'CLONE_PROXY_REDIS_URL',
+      config.redisUrl ? maskUrlPassword(config.redisUrl) : 'unset (this process only)',
+    ],
+    ['CLONE_PROXY_REDIS_FAILURE', config.redisFailure],
+    ['CLONE_PROXY_REDIS_LEASE', formatDuration(config.redisLeaseMs)],
     ['CLONE_PROXY_SKIP_TLS_VERIFY', String(config.skipTlsVerify)],
     ['CLONE_PROXY_CA_FILE', config.ca ? '(set, PEM not shown)' : 'unset'],
     ['CLONE_PROXY_TLS_FINGERPRINT', config.tlsFingerprint ?? 'unset'],

@@ -10,6 +10,9 @@ export type GuestType = 'lxc' | 'qemu';
 /** What happens to `GET /cluster/nextid` (CLONE_PROXY_NEXTID). */
 export type NextidMode = 'pass' | 'reserve';
 
+/** What a clone meets while the shared lane lock is out of reach (CLONE_PROXY_REDIS_FAILURE). */
+export type RedisFailureMode = 'closed' | 'local';
+
 /** How a clone's client is answered (CLONE_PROXY_RESPOND). */
 export type RespondMode = 'task-end' | 'accepted';
 
@@ -33,6 +36,11 @@ export interface ProxyConfig {
   match: readonly GuestType[];
   nextid: NextidMode;
   nextidHoldMs: number;
+  /** Redis shared by several proxies for lane locks and nextid holds; unset: this process only. */
+  redisUrl?: string;
+  redisFailure: RedisFailureMode;
+  /** How long a lane lock outlives a proxy that stopped renewing it. */
+  redisLeaseMs: number;
   skipTlsVerify: boolean;
   /** PEM bundle trusted for the PVE certificate, instead of Node's built-in roots. */
   ca?: string;
@@ -55,6 +63,9 @@ export interface ProxyOptions {
   match?: readonly GuestType[] | string;
   nextid?: NextidMode;
   nextidHold?: number | string;
+  redisUrl?: string;
+  redisFailure?: RedisFailureMode;
+  redisLease?: number | string;
   skipTlsVerify?: boolean;
   ca?: string;
   tlsFingerprint?: string;
@@ -73,6 +84,8 @@ export const DEFAULT_OPTIONS = {
   match: 'lxc',
   nextid: 'pass',
   nextidHold: '5m',
+  redisFailure: 'closed',
+  redisLease: '15s',
   skipTlsVerify: false,
   shutdownTimeout: '60s',
 } as const;
@@ -99,10 +112,21 @@ export function verifyProxyOptions(options: ProxyOptions): Readonly<ProxyConfig>
     queueSize: verifyCount('queueSize', options.queueSize ?? DEFAULT_OPTIONS.queueSize),
     queueTimeoutMs: verifyDuration('queueTimeout', options.queueTimeout, 0),
     respond: verifyRespond(options.respond ?? DEFAULT_OPTIONS.respond),
-    lanes: verifyChoice('lanes', options.lanes ?? DEFAULT_OPTIONS.lanes, ['global', 'node', 'source']),
+    lanes: verifyChoice('lanes', options.lanes ?? DEFAULT_OPTIONS.lanes, [
+      'global',
+      'node',
+      'source',
+    ]),
     match: verifyMatch(options.match ?? DEFAULT_OPTIONS.match),
     nextid: verifyChoice('nextid', options.nextid ?? DEFAULT_OPTIONS.nextid, ['pass', 'reserve']),
     nextidHoldMs: verifyDuration('nextidHold', options.nextidHold, 0),
+    redisUrl: verifyRedisUrl(options.redisUrl),
+    redisFailure: verifyChoice(
+      'redisFailure',
+      options.redisFailure ?? DEFAULT_OPTIONS.redisFailure,
+      ['closed', 'local'],
+    ),
+    redisLeaseMs: verifyDuration('redisLease', options.redisLease, 100),
     skipTlsVerify: verifyFlag(
       'skipTlsVerify',
       options.skipTlsVerify ?? DEFAULT_OPTIONS.skipTlsVerify,
@@ -138,7 +162,8 @@ function verifyTarget(value: unknown): string {
   return `${url.protocol}//${url.host}`;
 }
 
-type DurationName = keyof typeof DEFAULT_OPTIONS & `${string}${'Interval' | 'Timeout' | 'Hold'}`;
+type DurationName = keyof typeof DEFAULT_OPTIONS &
+  `${string}${'Interval' | 'Timeout' | 'Hold' | 'Lease'}`;
 
 function verifyDuration(name: DurationName, value: unknown, minMs: number): number {
   const given = value ?? DEFAULT_OPTIONS[name];
@@ -162,13 +187,17 @@ function verifyFlag(name: string, value: unknown): boolean {
 }
 
 function verifyChoice<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
-  if (!choices.includes(value as T)) throw invalid(name, value, `'${choices[0]}' (one of ${choices.join(', ')})`);
+  if (!choices.includes(value as T))
+    throw invalid(name, value, `'${choices[0]}' (one of ${choices.join(', ')})`);
   return value as T;
 }
 
 function verifyMatch(value: unknown): readonly GuestType[] {
   const list = typeof value === 'string' ? value.split(',').map((part) => part.trim()) : value;
-  const valid = Array.isArray(list) && list.length > 0 && list.every((type) => type === 'lxc' || type === 'qemu');
+  const valid =
+    Array.isArray(list) &&
+    list.length > 0 &&
+    list.every((type) => type === 'lxc' || type === 'qemu');
   if (!valid) throw invalid('match', value, "'lxc' or 'lxc,qemu'");
   return Object.freeze([...new Set(list as GuestType[])]);
 }
@@ -176,6 +205,24 @@ function verifyMatch(value: unknown): readonly GuestType[] {
 function verifyRespond(value: unknown): RespondMode {
   if (value !== 'task-end' && value !== 'accepted') throw invalid('respond', value, "'task-end'");
   return value;
+}
+
+function verifyRedisUrl(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || !['redis:', 'rediss:'].includes(url.protocol)) {
+    throw invalid('redisUrl', maskUrlPassword(value), "'redis://127.0.0.1:6379'");
+  }
+  return value as string;
+}
+
+/** A URL as it may be shown: any password replaced by `***`. */
+export function maskUrlPassword<T>(value: T): T | string {
+  if (typeof value !== 'string' || !URL.canParse(value)) return value;
+  const url = new URL(value);
+  if (!url.password) return value;
+  url.password = '***';
+  return url.toString();
 }
 
 function verifyFingerprint(value: string | undefined): string | undefined {
@@ -199,6 +246,9 @@ export function toProxyOptions(config: Readonly<ProxyConfig>): ProxyOptions {
     match: config.match,
     nextid: config.nextid,
     nextidHold: config.nextidHoldMs,
+    redisUrl: config.redisUrl,
+    redisFailure: config.redisFailure,
+    redisLease: config.redisLeaseMs,
     skipTlsVerify: config.skipTlsVerify,
     ca: config.ca,
     tlsFingerprint: config.tlsFingerprint,

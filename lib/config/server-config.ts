@@ -5,7 +5,12 @@ import { bool, cleanEnv, makeValidator, num, str } from 'envalid';
 import { ProxyError } from '../errors';
 import { parseDuration } from './duration';
 import { type ListenAddress, parseListenAddress } from './listen-address';
-import { DEFAULT_OPTIONS, type ProxyConfig, verifyProxyOptions } from './proxy-config';
+import {
+  DEFAULT_OPTIONS,
+  maskUrlPassword,
+  type ProxyConfig,
+  verifyProxyOptions,
+} from './proxy-config';
 
 /** Everything the standalone server needs: the proxy settings plus its own listener and logs. */
 export interface ServerConfig extends ProxyConfig {
@@ -40,6 +45,12 @@ const listenAddress = makeValidator<ListenAddress>((input) => {
 const targetUrl = makeValidator<string>((input) => {
   const url = URL.canParse(input) ? new URL(input) : undefined;
   if (!url || !['http:', 'https:'].includes(url.protocol)) throw new Error('not a URL');
+  return input;
+});
+
+const redisUrl = makeValidator<string>((input) => {
+  const url = URL.canParse(input) ? new URL(input) : undefined;
+  if (!url || !['redis:', 'rediss:'].includes(url.protocol)) throw new Error('not a Redis URL');
   return input;
 });
 
@@ -81,6 +92,13 @@ const ENV_SPEC = {
   }),
   CLONE_PROXY_NEXTID: str({ choices: ['pass', 'reserve'], default: 'pass', example: 'reserve' }),
   CLONE_PROXY_NEXTID_HOLD: duration({ default: DEFAULT_OPTIONS.nextidHold, example: '5m' }),
+  CLONE_PROXY_REDIS_URL: redisUrl({ default: undefined, example: 'redis://127.0.0.1:6379' }),
+  CLONE_PROXY_REDIS_FAILURE: str({
+    choices: ['closed', 'local'],
+    default: 'closed',
+    example: 'local',
+  }),
+  CLONE_PROXY_REDIS_LEASE: duration({ default: DEFAULT_OPTIONS.redisLease, example: '15s' }),
   CLONE_PROXY_SKIP_TLS_VERIFY: bool({ default: false, example: 'false' }),
   CLONE_PROXY_CA_FILE: str({ default: undefined, example: '/etc/pve/pve-root-ca.pem' }),
   CLONE_PROXY_TLS_FINGERPRINT: str({ default: undefined, example: 'AB:CD:...:EF' }),
@@ -127,6 +145,9 @@ export function loadServerConfig(env: NodeJS.ProcessEnv): Readonly<ServerConfig>
     match: clean.CLONE_PROXY_MATCH,
     nextid: clean.CLONE_PROXY_NEXTID as ProxyConfig['nextid'],
     nextidHold: clean.CLONE_PROXY_NEXTID_HOLD,
+    redisUrl: clean.CLONE_PROXY_REDIS_URL,
+    redisFailure: clean.CLONE_PROXY_REDIS_FAILURE as ProxyConfig['redisFailure'],
+    redisLease: clean.CLONE_PROXY_REDIS_LEASE,
     skipTlsVerify: clean.CLONE_PROXY_SKIP_TLS_VERIFY,
     ca: readPem('CLONE_PROXY_CA_FILE', clean.CLONE_PROXY_CA_FILE),
     tlsFingerprint: clean.CLONE_PROXY_TLS_FINGERPRINT,
@@ -159,7 +180,7 @@ function reportFirst(errors: Partial<Record<string, Error>>, env: Record<string,
   const example = ENV_SPEC[name]?.example ?? '';
   throw new ProxyError(
     'CLONE_PROXY_CONFIG_INVALID',
-    `${name}=${JSON.stringify(env[name] ?? '')} is not valid; for example ${name}=${example}`,
+    `${name}=${JSON.stringify(maskUrlPassword(env[name] ?? ''))} is not valid; for example ${name}=${example}`,
   );
 }
 

@@ -6,7 +6,9 @@ import type { FakeState } from './state';
 /** The PVE release the double answers as. */
 export const FAKE_VERSION = { version: '9.1.1', release: '9.1', repoid: '42ab4d6f' };
 
-export function createClusterHandlers(state: FakeState): Record<'version' | 'nextid' | 'status', ApiHandler> {
+export function createClusterHandlers(
+  state: FakeState,
+): Record<'version' | 'nextid' | 'status', ApiHandler> {
   return {
     /** `GET /version`: needs a login, like every call but the ticket ones. */
     version(call) {
@@ -32,7 +34,14 @@ export function createClusterHandlers(state: FakeState): Record<'version' | 'nex
         level: '',
       }));
       if (nodes.length > 1) {
-        entries.unshift({ type: 'cluster', id: 'cluster', name: 'fake', nodes: nodes.length, quorate: 1, version: nodes.length });
+        entries.unshift({
+          type: 'cluster',
+          id: 'cluster',
+          name: 'fake',
+          nodes: nodes.length,
+          quorate: 1,
+          version: nodes.length,
+        });
       }
       return entries;
     },

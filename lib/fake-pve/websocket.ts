@@ -27,6 +27,8 @@ export function createUpgradeHandler(
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    // A peer that ends its side gets ours ended too, as PVE's server closes such a tunnel.
+    socket.on('end', () => socket.end());
 
     const path = safePath(req.url ?? '');
     if (req.method !== 'GET' || !path.endsWith('websocket')) {

@@ -53,7 +53,11 @@ export function planClones(scale: number): PlannedClone[] {
   for (let round = 0; round < CLONES_PER_TEMPLATE; round++) {
     TEMPLATES.forEach((vmid, i) => {
       const jitter = 1 + JITTER * (2 * random() - 1);
-      plan.push({ vmid, newid: FIRST_NEWID + plan.length, taskMs: Math.round(baseMs[i] * jitter * scale) });
+      plan.push({
+        vmid,
+        newid: FIRST_NEWID + plan.length,
+        taskMs: Math.round(baseMs[i] * jitter * scale),
+      });
     });
   }
   return plan;
@@ -86,9 +90,7 @@ export async function benchClonePipeline(options: {
   );
 
   const pairs = await Promise.all(
-    settings.flatMap((setting) =>
-      Array.from({ length: replicas }, () => startPair(plan, setting)),
-    ),
+    settings.flatMap((setting) => Array.from({ length: replicas }, () => startPair(plan, setting))),
   );
   let results: PipelineRun[];
   try {
@@ -218,11 +220,28 @@ function describe(
     ],
     rows: bySetting.map(({ setting, runs }) => [
       setting.name,
-      formatSpread(figure(runs, (r) => r.makespanRatio), 3),
-      formatSpread(figure(runs, (r) => r.gapMedianMs), 0, ' ms'),
-      formatSpread(figure(runs, (r) => r.gapP95Ms), 0, ' ms'),
-      formatSpread(figure(runs, (r) => r.pollsPerClone), 1),
-      formatSpread(figure(runs, (r) => r.pollsPerTaskSecond), 2),
+      formatSpread(
+        figure(runs, (r) => r.makespanRatio),
+        3,
+      ),
+      formatSpread(
+        figure(runs, (r) => r.gapMedianMs),
+        0,
+        ' ms',
+      ),
+      formatSpread(
+        figure(runs, (r) => r.gapP95Ms),
+        0,
+        ' ms',
+      ),
+      formatSpread(
+        figure(runs, (r) => r.pollsPerClone),
+        1,
+      ),
+      formatSpread(
+        figure(runs, (r) => r.pollsPerTaskSecond),
+        2,
+      ),
       String(runs.reduce((sum, r) => sum + r.failed, 0)),
     ]),
   };

@@ -2,15 +2,20 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-import { send, TOKEN } from '../support/http-client';
 import type { FrontProcess } from '../deploy/support/front-process';
-import type { DoubleSettings } from './children/pve-double';
+import { send, TOKEN } from '../support/http-client';
 import type { LoadJob, LoadResult } from './children/load-generator';
+import type { DoubleSettings } from './children/pve-double';
 import { type BenchChild, startBenchChild } from './support/bench-child';
 import { type ProfileWindow, summarizeProfile } from './support/cpu-profile';
 import { CADDY, type Front, NGINX } from './support/fronts';
-import { formatNumber, formatSpread, formatVerdict, type Section, type Table } from './support/report';
+import {
+  formatNumber,
+  formatSpread,
+  formatVerdict,
+  type Section,
+  type Table,
+} from './support/report';
 import { median, spreadOf } from './support/stats';
 
 const CONNECTIONS = 32;
@@ -87,7 +92,9 @@ export async function benchPassthrough(options: {
       const rounds = workload.method === 'GET' ? plan.getRounds : plan.putRounds;
       for (let round = 0; round < rounds; round++) {
         for (const target of targets) {
-          options.log(`passthrough: ${workload.name} via ${target.name}, round ${round + 1}/${rounds}`);
+          options.log(
+            `passthrough: ${workload.name} via ${target.name}, round ${round + 1}/${rounds}`,
+          );
           await sleep(SETTLE_MS);
           await runLoad(load, 'peak', job(target, workload, WARMUP_SECONDS));
           const result = await runLoad(load, 'peak', job(target, workload, plan.seconds));
@@ -108,7 +115,10 @@ export async function benchPassthrough(options: {
       options.log(`passthrough: ${rate} GET/s paced via ${target.name}`);
       await sleep(SETTLE_MS);
       await runLoad(load, 'paced', { ...job(target, WORKLOADS[0], WARMUP_SECONDS), rate });
-      const result = await runLoad(load, 'paced', { ...job(target, WORKLOADS[0], plan.seconds), rate });
+      const result = await runLoad(load, 'paced', {
+        ...job(target, WORKLOADS[0], plan.seconds),
+        rate,
+      });
       paced.set(target.name, result);
     }
 
@@ -250,20 +260,23 @@ function describePeaks(
   plan: Plan,
   skipped: string[],
 ): Section {
-  const figures = (workload: Workload, target: Target) => peaks.get(`${workload.name}|${target.name}`) ?? [];
-  const tables = WORKLOADS.map((workload): Table => ({
-    head: [workload.name, 'requests/s', 'p50', 'p99', 'failed'],
-    rows: targets.map((target) => {
-      const runs = figures(workload, target);
-      return [
-        target.name,
-        formatSpread(spreadOf(runs.map((r) => r.requestsPerSecond)), 0),
-        formatSpread(spreadOf(runs.map((r) => r.p50Ms)), 2, ' ms'),
-        formatSpread(spreadOf(runs.map((r) => r.p99Ms)), 2, ' ms'),
-        String(runs.reduce((sum, r) => sum + r.failed, 0)),
-      ];
+  const figures = (workload: Workload, target: Target) =>
+    peaks.get(`${workload.name}|${target.name}`) ?? [];
+  const tables = WORKLOADS.map(
+    (workload): Table => ({
+      head: [workload.name, 'requests/s', 'p50', 'p99', 'failed'],
+      rows: targets.map((target) => {
+        const runs = figures(workload, target);
+        return [
+          target.name,
+          formatSpread(spreadOf(runs.map((r) => r.requestsPerSecond)), 0),
+          formatSpread(spreadOf(runs.map((r) => r.p50Ms)), 2, ' ms'),
+          formatSpread(spreadOf(runs.map((r) => r.p99Ms)), 2, ' ms'),
+          String(runs.reduce((sum, r) => sum + r.failed, 0)),
+        ];
+      }),
     }),
-  }));
+  );
 
   // Ratios within a round, so that both sides of each ratio saw the same machine.
   const reading: string[] = [];
@@ -272,7 +285,9 @@ function describePeaks(
     const ofProxy = figures(workload, proxy).map((r) => r.requestsPerSecond);
     const direct = figures(workload, targets[0]).map((r) => r.requestsPerSecond);
     const share = median(ofProxy.map((rps, i) => rps / direct[i]));
-    const parts = [`${workload.name}: the proxy passes ${formatNumber(share * 100)} % of the rate the double reaches alone`];
+    const parts = [
+      `${workload.name}: the proxy passes ${formatNumber(share * 100)} % of the rate the double reaches alone`,
+    ];
     for (const other of targets.slice(2)) {
       const theirs = figures(workload, other).map((r) => r.requestsPerSecond);
       const ratio = median(ofProxy.map((rps, i) => rps / theirs[i]));
@@ -285,7 +300,9 @@ function describePeaks(
     const ofProxy = figures(WORKLOADS[0], proxy).map((r) => r.requestsPerSecond);
     const ofCaddy = figures(WORKLOADS[0], caddy).map((r) => r.requestsPerSecond);
     const ratio = median(ofProxy.map((rps, i) => rps / ofCaddy[i]));
-    reading.push(`Goal: proxy throughput ≥ Caddy's (GET): ${formatNumber(ratio, 2)}×, ${formatVerdict(ratio >= 1)}.`);
+    reading.push(
+      `Goal: proxy throughput ≥ Caddy's (GET): ${formatNumber(ratio, 2)}×, ${formatVerdict(ratio >= 1)}.`,
+    );
   }
   reading.push(
     'On two cores the load generator, the proxy under test and the double share the CPU, so every rate here is below what the proxy would reach on its own machine; the ratios are the figures to compare.',
@@ -309,7 +326,14 @@ function describePaced(
 ): Section {
   const direct = paced.get(targets[0].name);
   const table: Table = {
-    head: [`${rate} GET/s, paced`, 'p50', 'p99', 'p99 added to direct', 'schedule slip p99', 'failed'],
+    head: [
+      `${rate} GET/s, paced`,
+      'p50',
+      'p99',
+      'p99 added to direct',
+      'schedule slip p99',
+      'failed',
+    ],
     rows: targets.map((target) => {
       const result = paced.get(target.name);
       if (!result) return [target.name, '–', '–', '–', '–', '–'];

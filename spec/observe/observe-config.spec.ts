@@ -58,19 +58,27 @@ describe('observability settings', () => {
 
 describe('classifyFinish', () => {
   const cases: [Parameters<typeof classifyFinish>[0], string][] = [
-    [{ outcome: 'stopped', exitstatus: 'OK', status: 200, upid: 'U' }, 'ok'],
-    [{ outcome: 'stopped', exitstatus: 'WARNINGS: 3', status: 200, upid: 'U' }, 'warnings'],
-    [
-      { outcome: 'stopped', exitstatus: 'clone failed: no space', status: 200, upid: 'U' },
-      'failed',
-    ],
-    [{ outcome: 'stopped', exitstatus: 'unexpected status', status: 200, upid: 'U' }, 'failed'],
-    [{ outcome: 'running', status: 200, upid: 'U' }, 'running'],
-    [{ outcome: 'unknown', status: 200, upid: 'U' }, 'unknown'],
+    [{ outcome: 'stopped', exitstatus: 'OK', status: 200 }, 'ok'],
+    [{ outcome: 'stopped', exitstatus: 'WARNINGS: 3', status: 200 }, 'warnings'],
+    [{ outcome: 'stopped', exitstatus: 'clone failed: no space', status: 200 }, 'failed'],
+    [{ outcome: 'stopped', exitstatus: 'unexpected status', status: 200 }, 'failed'],
+    [{ outcome: 'running', status: 200 }, 'running'],
+    [{ outcome: 'unknown', status: 200 }, 'unknown'],
     [{ outcome: 'not-started', status: 500 }, 'refused'],
     [{ outcome: 'not-started', status: 200 }, 'refused'],
-    [{ outcome: 'not-started', status: 502 }, 'upstream-error'],
-    [{ outcome: 'not-started', status: 504 }, 'upstream-error'],
+    [{ outcome: 'not-started', status: 502 }, 'refused'],
+    [
+      { outcome: 'not-started', status: 502, error: 'CLONE_PROXY_UPSTREAM_UNREACHABLE' },
+      'upstream-error',
+    ],
+    [
+      { outcome: 'stopped', exitstatus: 'OK', status: 502, error: 'CLONE_PROXY_UPSTREAM_RESET' },
+      'upstream-error',
+    ],
+    [
+      { outcome: 'not-started', status: 504, error: 'CLONE_PROXY_UPSTREAM_TIMEOUT' },
+      'upstream-error',
+    ],
   ];
 
   for (const [finish, expected] of cases) {

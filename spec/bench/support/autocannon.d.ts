@@ -28,6 +28,9 @@ declare module 'autocannon' {
     stop(): void;
   }
 
-  function autocannon(options: Options, callback: (error: Error | null, result: Result) => void): Instance;
+  function autocannon(
+    options: Options,
+    callback: (error: Error | null, result: Result) => void,
+  ): Instance;
   export = autocannon;
 }

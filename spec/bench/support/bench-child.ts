@@ -65,7 +65,8 @@ export async function startBenchChild(
 
   child.on('message', (message: ChildMessage) => {
     if (message.kind === 'ready') readyData = message.data;
-    else if (message.kind === 'event') for (const listener of listeners) listener(message.name, message.data);
+    else if (message.kind === 'event')
+      for (const listener of listeners) listener(message.name, message.data);
     else {
       const waiter = pending.get(message.id);
       pending.delete(message.id);

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import {
-  findMissingCommand,
   type FrontProcess,
+  findMissingCommand,
   startFrontProcess,
 } from '../../deploy/support/front-process';
 import { hostPort, pickFreePort } from '../../deploy/support/recipe';

@@ -43,7 +43,10 @@ export function renderText(section: Section): string {
       Math.max(cell.length, ...table.rows.map((row) => (row[column] ?? '').length)),
     );
     const line = (cells: string[]) =>
-      cells.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd();
+      cells
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join('  ')
+        .trimEnd();
     lines.push(line(table.head), line(widths.map((width) => '-'.repeat(width))));
     for (const row of table.rows) lines.push(line(row));
     lines.push('');

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+import { createFakePve, type FakePve } from '../../lib/fake-pve';
+import { sendClone } from '../support/http-client';
+import { until } from '../support/until';
+import { type Proxies, startProxies } from './support/proxies';
+import { type RedisServer, startRedisServer } from './support/redis-server';
+
+const LEASE_MS = 500;
+const FIRST_TASK_MS = 1500;
+
+describe('a proxy killed while it holds the lane', () => {
+  let redis: RedisServer;
+  let pve: FakePve;
+  let pveUrl: string;
+  let proxies: Proxies;
+  let child: ChildProcess | undefined;
+
+  before(async () => {
+    redis = await startRedisServer();
+    pve = createFakePve({
+      authDelayMs: 0,
+      taskDurationMs: (clone) => (clone.newid === 201 ? FIRST_TASK_MS : 100),
+    });
+    pveUrl = await pve.listen(0, '127.0.0.1');
+    proxies = await startProxies(2, pveUrl, { redisUrl: redis.url, redisLeaseMs: LEASE_MS }, require('../../lib/observe/logger').createLogger({level:'debug', format:'json'}));
+  });
+
+  after(async () => {
+    child?.kill('SIGKILL');
+    await proxies.close();
+    await pve.close();
+    await redis.close();
+  });
+
+  /** The standalone server as a child process, as systemd would run it; resolves its URL. */
+  const startChild = (): Promise<string> => {
+    child = spawn(
+      process.execPath,
+      ['--require', 'tsx/cjs', join(__dirname, '..', '..', 'bin', 'pve-clone-proxy.ts')],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          CLONE_PROXY_LISTEN: '127.0.0.1:0',
+          CLONE_PROXY_TARGET: pveUrl,
+          CLONE_PROXY_POLL_INTERVAL: '20ms',
+          CLONE_PROXY_REDIS_URL: redis.url,
+          CLONE_PROXY_REDIS_LEASE: `${LEASE_MS}ms`,
+          CLONE_PROXY_LOG_FORMAT: 'json',
+        },
+      },
+    );
+    let log = '';
+    return new Promise<string>((resolve, reject) => {
+      child?.stderr?.on('data', (chunk: Buffer) => {
+        log += chunk;
+        process.stderr.write(`CHILD ${chunk}`);
+        const match = /"url":"(http:\/\/[^"]+)"/.exec(log);
+        if (match) resolve(match[1]);
+      });
+      setTimeout(() => reject(new Error(`no listening line: ${log}`)), 8000).unref();
+    });
+  };
+
+  it('should let the others go on after the lease, never beside the task still running', async () => {
+    const childUrl = await startChild();
+    const doomed = sendClone(childUrl, 'newid=201&full=1').catch((error: Error) => error);
+    await until(() => pve.record.runningCloneTasks() === 1, 'the child’s clone task runs');
+
+    const replies = Promise.all([
+      sendClone(proxies.urls[0], 'newid=202&full=1'),
+      sendClone(proxies.urls[1], 'newid=203&full=1'),
+    ]);
+    child?.kill('SIGKILL');
+    assert.ok((await doomed) instanceof Error, 'the child’s client lost its connection');
+
+    for (const reply of await replies) {
+      assert.equal(reply.status, 200, reply.body.toString());
+      assert.equal(reply.headers['x-clone-proxy-task'], 'stopped');
+    }
+    const [first, ...others] = pve.record.cloneTasks;
+    assert.equal(first.newid, 201);
+    assert.equal(first.exitstatus, 'OK', 'the orphaned task ran to its end');
+    assert.equal(pve.record.maxConcurrentCloneTasks, 1);
+    for (const task of others) {
+      assert.ok(task.startedAt >= (first.endedAt ?? Infinity), `${task.newid} started too early`);
+    }
+    assert.deepEqual(others.map((task) => task.newid).toSorted(), [202, 203]);
+  });
+});
