@@ -7,7 +7,8 @@ import { createFakePve } from '../lib/fake-pve';
 
 async function main(): Promise<void> {
   const address = parseListenAddress(process.env.FAKE_PVE_LISTEN ?? '127.0.0.1:8006');
-  if (!address) throw new RangeError('FAKE_PVE_LISTEN must be host:port, for example 127.0.0.1:8006');
+  if (!address)
+    throw new RangeError('FAKE_PVE_LISTEN must be host:port, for example 127.0.0.1:8006');
   const taskDurationMs = Number(process.env.FAKE_PVE_TASK_MS ?? 5000);
 
   const pve = createFakePve({ taskDurationMs, authDelayMs: 0 });

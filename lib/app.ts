@@ -51,14 +51,12 @@ function createLastResort(logger: Logger): ErrorRequestHandler {
       path: req.path,
       reason: (error as Error)?.message ?? String(error),
     });
-    const answer = createErrorAnswer(
-      parseApiFormat(req.url),
-      500,
-      'pve-clone-proxy: internal error',
-      {
-        'X-Clone-Proxy-Error': 'CLONE_PROXY_INTERNAL',
-      },
-    );
+    const code: ProxyErrorCode = 'CLONE_PROXY_INTERNAL';
+    const message = 'pve-clone-proxy: internal error';
+    const format = parseApiFormat(req.url);
+    const answer = createErrorAnswer(format, ERROR_STATUS[code].status, message, {
+      'X-Clone-Proxy-Error': code,
+    });
     if (!writeAnswer(res, answer)) res.destroy();
   };
 }

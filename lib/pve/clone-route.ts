@@ -39,7 +39,7 @@ export function parseCloneRoute(
   if (method !== 'POST') return undefined;
 
   const api = splitApiPath(target);
-  if (!api || api.segments.length !== 5) return undefined;
+  if (api?.segments.length !== 5) return undefined;
 
   const [nodes, node, guestType, vmid, clone] = api.segments;
   if (nodes !== 'nodes' || clone !== 'clone') return undefined;

@@ -34,7 +34,10 @@ describe('createPollSchedule', () => {
       const times = pollTimes(createPollSchedule(2000, true, expected), durationMs);
       const seenAfterMs = times[times.length - 1] - durationMs;
       assert.ok(seenAfterMs <= DENSE_INTERVAL_MS, `seen ${seenAfterMs} ms late`);
-      assert.ok(times.length / (durationMs / 1000) <= 2.5, `${times.length} polls in ${durationMs} ms`);
+      assert.ok(
+        times.length / (durationMs / 1000) <= 2.5,
+        `${times.length} polls in ${durationMs} ms`,
+      );
     }
   });
 

@@ -51,12 +51,11 @@ describe(`chaos: random bursts, aborts, poll failures, slow and failing answers 
       const burst: Promise<void>[] = [];
       for (let index = 0; index < CLONES_PER_ROUND; index += 1) {
         const retry = sent.length > 0 && random() < 0.1;
+        if (!retry) nextId += 1;
+        const original = sent[sent.length - 1 - Math.floor(random() * Math.min(5, sent.length))];
         const entry: Sent = retry
-          ? { ...sent[sent.length - 1 - Math.floor(random() * Math.min(5, sent.length))] }
-          : createEntry((nextId += 1));
-        delete entry.aborted;
-        delete entry.reply;
-        delete entry.error;
+          ? { newid: original.newid, body: original.body }
+          : createEntry(nextId);
         sent.push(entry);
         burst.push(run(stack, entry, random() < 0.15 ? Math.floor(random() * 150) : undefined));
       }

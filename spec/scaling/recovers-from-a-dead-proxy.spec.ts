@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 import { createFakePve, type FakePve } from '../../lib/fake-pve';
+import { createLaneKeys } from '../../lib/redis/lane-scripts';
 import { sendClone } from '../support/http-client';
 import { until } from '../support/until';
 import { type Proxies, startProxies } from './support/proxies';
@@ -25,7 +26,7 @@ describe('a proxy killed while it holds the lane', () => {
       taskDurationMs: (clone) => (clone.newid === 201 ? FIRST_TASK_MS : 100),
     });
     pveUrl = await pve.listen(0, '127.0.0.1');
-    proxies = await startProxies(2, pveUrl, { redisUrl: redis.url, redisLeaseMs: LEASE_MS }, require('../../lib/observe/logger').createLogger({level:'debug', format:'json'}));
+    proxies = await startProxies(2, pveUrl, { redisUrl: redis.url, redisLeaseMs: LEASE_MS });
   });
 
   after(async () => {
@@ -56,7 +57,6 @@ describe('a proxy killed while it holds the lane', () => {
     return new Promise<string>((resolve, reject) => {
       child?.stderr?.on('data', (chunk: Buffer) => {
         log += chunk;
-        process.stderr.write(`CHILD ${chunk}`);
         const match = /"url":"(http:\/\/[^"]+)"/.exec(log);
         if (match) resolve(match[1]);
       });
@@ -68,6 +68,12 @@ describe('a proxy killed while it holds the lane', () => {
     const childUrl = await startChild();
     const doomed = sendClone(childUrl, 'newid=201&full=1').catch((error: Error) => error);
     await until(() => pve.record.runningCloneTasks() === 1, 'the child’s clone task runs');
+    // The child records the UPID in Redis a moment after PVE started the task (docs/scaling.md).
+    const upid = pve.record.cloneTasks[0].upid;
+    for (let tries = 0; tries < 100; tries += 1) {
+      if ((await redis.command('GET', createLaneKeys('global').task)) === upid) break;
+    }
+    assert.equal(await redis.command('GET', createLaneKeys('global').task), upid);
 
     const replies = Promise.all([
       sendClone(proxies.urls[0], 'newid=202&full=1'),

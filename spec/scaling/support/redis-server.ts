@@ -16,6 +16,8 @@ export interface RedisServer {
   start(): Promise<void>;
   /** `SHUTDOWN NOSAVE`, then wait for the process to end. */
   stop(): Promise<void>;
+  /** Run one command with redis-cli; its raw output, trimmed. */
+  command(...args: string[]): Promise<string>;
   /** Stop it if it runs and remove its directory. */
   close(): Promise<void>;
 }
@@ -30,7 +32,16 @@ export async function startRedisServer(): Promise<RedisServer> {
     url: `redis://127.0.0.1:${port}`,
     port,
     async start() {
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+      const args = [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ];
       child = spawn('redis-server', [...args, '--dir', dir], { stdio: 'ignore' });
       exited = new Promise((resolve) => child?.once('exit', () => resolve()));
       for (let tries = 0; tries < 100; tries += 1) {
@@ -46,6 +57,10 @@ export async function startRedisServer(): Promise<RedisServer> {
       if (!stopped) child.kill('SIGKILL');
       await exited;
       child = undefined;
+    },
+    async command(...args) {
+      const { stdout } = await run('redis-cli', ['-p', String(port), ...args]);
+      return stdout.trim();
     },
     async close() {
       await server.stop();
