@@ -211,14 +211,15 @@ function verifyRedisUrl(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
   if (!url || !['redis:', 'rediss:'].includes(url.protocol)) {
-    throw invalid('redisUrl', maskUrlPassword(value), "'redis://127.0.0.1:6379'");
+    const shown = typeof value === 'string' ? maskUrlPassword(value) : value;
+    throw invalid('redisUrl', shown, "'redis://127.0.0.1:6379'");
   }
   return value as string;
 }
 
 /** A URL as it may be shown: any password replaced by `***`. */
-export function maskUrlPassword<T>(value: T): T | string {
-  if (typeof value !== 'string' || !URL.canParse(value)) return value;
+export function maskUrlPassword(value: string): string {
+  if (!URL.canParse(value)) return value;
   const url = new URL(value);
   if (!url.password) return value;
   url.password = '***';

@@ -24,7 +24,10 @@ describe('/_clone-proxy/status in a real browser', () => {
   let browser: Browser | undefined;
 
   beforeEach(async () => {
-    stack = await startStack({ pve: { taskDurationMs: 1500 } });
+    // The first task runs long enough to outlast a slow browser start on a busy machine.
+    stack = await startStack({
+      pve: { taskDurationMs: (clone) => (clone.newid === 801 ? 4000 : 200) },
+    });
   });
 
   afterEach(async () => {
@@ -34,6 +37,7 @@ describe('/_clone-proxy/status in a real browser', () => {
   });
 
   it('should show the clone in flight and the one waiting, each with its newid and state', async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     const running = sendClone(stack.proxyUrl, 'newid=801&full=1');
     await until(() => stack.pve.record.runningCloneTasks() === 1, 'the first task runs');
     const waiting = sendClone(stack.proxyUrl, 'newid=802&full=1');
@@ -43,7 +47,6 @@ describe('/_clone-proxy/status in a real browser', () => {
     );
 
     // A fresh, temporary profile each time: playwright makes one and removes it on close.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     const page = await browser.newPage();
     const blocked: string[] = [];
     page.on('request', (request) => {
