@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readEnvelopeData } from '../pve/answer';
 
 import { parseUpid } from '../pve/upid';
-import { exchangeUpstream } from '../upstream/upstream-exchange';
+import { getFromPve } from '../upstream/pve-get';
 import type { CloneContext } from './clone-context';
 import { type CloneJob, describeJob } from './clone-job';
 import { createPollSchedule } from './poll-schedule';
@@ -41,15 +42,8 @@ async function waitForSourceUnlocked(job: CloneJob, context: CloneContext): Prom
 
   while (Date.now() < deadline) {
     try {
-      const answer = await exchangeUpstream(context.upstream, {
-        origin: context.config.target,
-        method: 'GET',
-        path,
-        headers: job.request.credentials,
-        timeoutMs: context.config.requestTimeoutMs,
-      });
-      const config = (JSON.parse(answer.body.toString('utf8')) as { data?: { lock?: string } })
-        .data;
+      const answer = await getFromPve(context, path, job.request.credentials);
+      const config = readEnvelopeData(answer) as { lock?: string } | undefined;
       if (answer.status === 200 && !config?.lock) return;
       if (answer.status !== 200 && answer.status < 500) return;
     } catch {

@@ -1,4 +1,5 @@
-import { exchangeUpstream } from '../upstream/upstream-exchange';
+import { readEnvelopeData } from '../pve/answer';
+import { getFromPve } from '../upstream/pve-get';
 import type { CloneContext } from './clone-context';
 
 /**
@@ -21,14 +22,8 @@ export class LocalNode {
     if (this.name) return this.name;
 
     try {
-      const answer = await exchangeUpstream(context.upstream, {
-        origin: context.config.target,
-        method: 'GET',
-        path: '/api2/json/cluster/status',
-        headers: credentials,
-        timeoutMs: context.config.requestTimeoutMs,
-      });
-      const entries = (JSON.parse(answer.body.toString('utf8')) as { data?: unknown }).data;
+      const answer = await getFromPve(context, '/api2/json/cluster/status', credentials);
+      const entries = readEnvelopeData(answer);
       const local = Array.isArray(entries)
         ? entries.find((entry) => entry?.type === 'node' && Number(entry?.local) === 1)
         : undefined;

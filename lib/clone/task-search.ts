@@ -1,5 +1,6 @@
+import { readEnvelopeData } from '../pve/answer';
 import { parseUpid, type Upid } from '../pve/upid';
-import { exchangeUpstream } from '../upstream/upstream-exchange';
+import { getFromPve } from '../upstream/pve-get';
 import type { CloneContext } from './clone-context';
 import type { CloneJob } from './clone-job';
 
@@ -31,16 +32,10 @@ export async function findStartedCloneTask(
 
   let entries: unknown;
   try {
-    const answer = await exchangeUpstream(context.upstream, {
-      origin: context.config.target,
-      method: 'GET',
-      path,
-      headers: job.request.credentials,
-      timeoutMs: context.config.requestTimeoutMs,
-    });
+    const answer = await getFromPve(context, path, job.request.credentials);
     if (answer.status !== 200)
       return { found: undefined, reason: `task list: HTTP ${answer.status} ${answer.reason}` };
-    entries = (JSON.parse(answer.body.toString('utf8')) as { data?: unknown }).data;
+    entries = readEnvelopeData(answer);
   } catch (error) {
     return { found: undefined, reason: `task list: ${(error as Error).message}` };
   }

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { PveAnswer } from '../pve/answer';
+import { type PveAnswer, readEnvelopeData } from '../pve/answer';
 import { createTaskStatusPath, type Upid } from '../pve/upid';
-import { exchangeUpstream } from '../upstream/upstream-exchange';
+import { getFromPve } from '../upstream/pve-get';
 import { describeUpstreamFailure } from '../upstream/upstream-failure';
 import type { CloneContext } from './clone-context';
 import type { PollSchedule } from './poll-schedule';
@@ -93,13 +93,7 @@ type Poll =
 async function pollOnce(upid: Upid, credentials: string[], context: CloneContext): Promise<Poll> {
   let answer: PveAnswer;
   try {
-    answer = await exchangeUpstream(context.upstream, {
-      origin: context.config.target,
-      method: 'GET',
-      path: createTaskStatusPath(upid),
-      headers: credentials,
-      timeoutMs: context.config.requestTimeoutMs,
-    });
+    answer = await getFromPve(context, createTaskStatusPath(upid), credentials);
   } catch (error) {
     return {
       kind: 'transient',
@@ -125,12 +119,8 @@ export function classifyStatusAnswer(answer: PveAnswer): Poll {
 }
 
 function parseData(answer: PveAnswer): { status?: unknown; exitstatus?: unknown } | undefined {
-  try {
-    const parsed = JSON.parse(answer.body.toString('utf8')) as { data?: unknown };
-    return parsed.data && typeof parsed.data === 'object' ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  const data = readEnvelopeData(answer);
+  return data && typeof data === 'object' ? data : undefined;
 }
 
 function describeErrors(answer: PveAnswer): string {

@@ -1,5 +1,7 @@
 import { randomInt } from 'node:crypto';
 
+import { parseUpid, type Upid } from '../pve/upid';
+
 /** A worker task as the executing node knows it. `user` is the full auth id. */
 export interface Task {
   upid: string;
@@ -16,34 +18,10 @@ export interface Task {
   endtime?: number;
 }
 
-export interface ParsedUpid {
-  node: string;
-  pid: number;
-  pstart: number;
-  starttime: number;
-  type: string;
-  id: string;
-  user: string;
-}
+/** A decoded UPID without its text; the double shares the proxy's strict decoder (lib/pve). */
+export type ParsedUpid = Omit<Upid, 'upid'>;
 
-/** pve-common UPID.pm, decode: hex is case-insensitive, pstart may have 9 digits. */
-const UPID_PATTERN =
-  /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s/]+):([^:\s/]*):([^:\s/]+):$/;
-
-export function parseUpid(upid: string): ParsedUpid | undefined {
-  const m = UPID_PATTERN.exec(upid);
-  if (!m) return undefined;
-
-  return {
-    node: m[1],
-    pid: Number.parseInt(m[3], 16),
-    pstart: Number.parseInt(m[4], 16),
-    starttime: Number.parseInt(m[5], 16),
-    type: m[6],
-    id: m[7],
-    user: m[8],
-  };
-}
+export { parseUpid };
 
 /** pve-common UPID.pm, encode: uppercase hex padded to 8 digits, always a trailing colon. */
 export function encodeUpid(task: ParsedUpid): string {

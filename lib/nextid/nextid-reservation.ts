@@ -6,11 +6,11 @@ import { writeAnswer } from '../clone/answer-writer';
 import type { CloneContext } from '../clone/clone-context';
 import type { CloneLanes } from '../clone/clone-lanes';
 import { pickCredentialHeaders } from '../clone/forward-headers';
-import type { PveAnswer } from '../pve/answer';
+import { type PveAnswer, readEnvelopeData } from '../pve/answer';
 import { splitApiPath } from '../pve/clone-route';
 import { createDataAnswer, createErrorAnswer } from '../pve/envelope';
 import { parsePveParams, readParam } from '../pve/params';
-import { exchangeUpstream } from '../upstream/upstream-exchange';
+import { getFromPve } from '../upstream/pve-get';
 import { describeUpstreamFailure } from '../upstream/upstream-failure';
 import { type NextidHoldStore, NextidHolds } from './nextid-holds';
 
@@ -102,13 +102,7 @@ async function askPve(
   const path = `/api2/json/cluster/nextid${vmid === undefined ? '' : `?vmid=${encodeURIComponent(vmid)}`}`;
   let answer: PveAnswer;
   try {
-    answer = await exchangeUpstream(context.upstream, {
-      origin: context.config.target,
-      method: 'GET',
-      path,
-      headers: credentials,
-      timeoutMs: context.config.requestTimeoutMs,
-    });
+    answer = await getFromPve(context, path, credentials);
   } catch (error) {
     const failure = describeUpstreamFailure(error, context.config.target);
     return {
@@ -117,7 +111,7 @@ async function askPve(
     };
   }
 
-  const data = Number(parseData(answer));
+  const data = Number(readEnvelopeData(answer));
   if (answer.status === 200 && Number.isInteger(data)) return { kind: 'free', vmid: data };
   if (
     answer.status === 400 &&
@@ -127,14 +121,6 @@ async function askPve(
     return { kind: 'taken', vmid: Number(vmid) };
   }
   return { kind: 'relay', answer };
-}
-
-function parseData(answer: PveAnswer): unknown {
-  try {
-    return (JSON.parse(answer.body.toString('utf8')) as { data?: unknown }).data;
-  } catch {
-    return undefined;
-  }
 }
 
 /** PVE's own answer for an id in use (pve-manager PVE/API2/Cluster.pm, nextid). */

@@ -31,3 +31,17 @@ export function withHeaders(answer: PveAnswer, extra: Record<string, string>): P
 
   return { ...answer, headers };
 }
+
+/**
+ * The `data` member of a JSON envelope (`{"data": ...}`), or undefined when the body is not
+ * one (HTML, empty, compressed): callers then relay or retry instead of guessing.
+ */
+export function readEnvelopeData(answer: PveAnswer): unknown {
+  try {
+    const parsed = JSON.parse(answer.body.toString('utf8')) as unknown;
+    if (parsed && typeof parsed === 'object' && 'data' in parsed) return parsed.data;
+  } catch {
+    // not JSON
+  }
+  return undefined;
+}

@@ -116,6 +116,7 @@ describe('fake PVE: parameter decoding and checks', () => {
     const parsed = parseUpid(upid);
 
     assert.deepEqual(parsed, {
+      upid,
       node: 'pve1',
       pid: 0xd7aa2,
       pstart: 0x8d5a17c,
