@@ -8,6 +8,7 @@ import { annotate, logTaskEnd, type Timing, toOutcome } from './clone-answers';
 import type { CloneContext } from './clone-context';
 import { type CloneJob, describeJob } from './clone-job';
 import type { CloneLane, CloneRunner } from './clone-lane';
+import { createDispatchMark } from './dispatch-mark';
 import { recoverFailedClone } from './failed-clone';
 import { waitForForeignTask } from './foreign-task';
 import type { LaneLease } from './lane-lock';
@@ -35,6 +36,8 @@ async function runClone(
 ): Promise<void> {
   const dispatchedAt = Date.now();
   context.events.emit('started', job, lane);
+  // Stored before sending: a proxy that dies before PVE answers leaves a trace to look for.
+  await lease.recordTask(createDispatchMark(job.route, dispatchedAt));
   const timing = (): Timing => ({
     waitMs: dispatchedAt - job.enqueuedAt,
     taskMs: Date.now() - dispatchedAt,

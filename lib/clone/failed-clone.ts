@@ -48,7 +48,12 @@ export async function recoverFailedClone(
     return fail(failure.message, 'not-started');
   }
 
-  const search = await findStartedCloneTask(job, dispatchedAt, context);
+  const search = await findStartedCloneTask(
+    job.route,
+    job.request.credentials,
+    dispatchedAt,
+    context,
+  );
   if (!search.found) {
     const looked = search.reason
       ? `could not look for a task (${search.reason})`

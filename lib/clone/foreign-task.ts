@@ -1,48 +1,84 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readEnvelopeData } from '../pve/answer';
 
-import { parseUpid } from '../pve/upid';
+import { readEnvelopeData } from '../pve/answer';
+import { parseUpid, type Upid } from '../pve/upid';
 import { getFromPve } from '../upstream/pve-get';
 import type { CloneContext } from './clone-context';
 import { type CloneJob, describeJob } from './clone-job';
+import { parseDispatchMark } from './dispatch-mark';
 import { createPollSchedule } from './poll-schedule';
+import { type CloneSource, findStartedCloneTask } from './task-search';
 import { watchTask } from './task-watch';
 
 /**
- * Another proxy held this lane, vanished mid-task, and its lease ran out. Before our clone goes,
- * make sure that task really stopped: poll it with our client's credentials, and if those may
- * not read it (another token's task), wait until the source carries no config lock any more
- * (pve-container: the worker removes `lock: disk` before the task ends).
+ * Another proxy held this lane, vanished mid-clone, and its lease ran out. Before our clone
+ * goes, make sure what it started has stopped. It left either the UPID of its task, or, when it
+ * died between sending the clone and reading PVE's answer, a dispatch mark: then look for the
+ * task in the node's task list first. The task is polled with our client's credentials; if
+ * those may not read it (another token's task), wait until the source carries no config lock
+ * (pve-container removes `lock: disk` before the task ends).
  */
 export async function waitForForeignTask(
   job: CloneJob,
   text: string,
   context: CloneContext,
 ): Promise<void> {
-  const upid = parseUpid(text);
-  if (!upid) return;
+  const meta = { ...describeJob(job), previous: text };
+  context.logger.warn('lane taken over from a vanished owner; checking what it started', meta);
 
-  context.logger.warn('lane taken over from a vanished owner; checking its task', {
-    ...describeJob(job),
-    upid: text,
-  });
-  const end = await watchTask(upid, job.request.credentials, context, {
-    schedule: createPollSchedule(context.config.pollIntervalMs, context.config.adaptivePolling),
-    meta: describeJob(job),
-  });
-  if (end.kind === 'stopped') return;
+  const mark = parseDispatchMark(text);
+  const upid = mark
+    ? await findLateTask(mark.source, mark.dispatchedAt, job, context)
+    : parseUpid(text);
+  const source: CloneSource | undefined = mark?.source ?? (upid ? sourceOf(upid) : undefined);
+  if (!source) return;
 
-  await waitForSourceUnlocked(job, context);
+  if (upid) {
+    const end = await watchTask(upid, job.request.credentials, context, {
+      schedule: createPollSchedule(context.config.pollIntervalMs, context.config.adaptivePolling),
+      meta,
+    });
+    if (end.kind === 'stopped') return;
+  }
+  await waitForSourceUnlocked(source, job.request.credentials, context);
 }
 
-async function waitForSourceUnlocked(job: CloneJob, context: CloneContext): Promise<void> {
-  const { route } = job;
-  const path = `/api2/json/nodes/${encodeURIComponent(route.node)}/${route.guestType}/${encodeURIComponent(route.vmid)}/config`;
+/** A clone sent just before its sender died may reach PVE's task list only a little later. */
+async function findLateTask(
+  source: CloneSource,
+  dispatchedAt: number,
+  job: CloneJob,
+  context: CloneContext,
+): Promise<Upid | undefined> {
+  const deadline = dispatchedAt + context.config.requestTimeoutMs;
+  for (;;) {
+    const search = await findStartedCloneTask(
+      source,
+      job.request.credentials,
+      dispatchedAt,
+      context,
+    );
+    if (search.found || Date.now() >= deadline) return search.found;
+    await sleep(Math.min(context.config.pollIntervalMs, Math.max(0, deadline - Date.now())));
+  }
+}
+
+function sourceOf(upid: Upid): CloneSource | undefined {
+  const guestType = upid.type === 'vzclone' ? 'lxc' : upid.type === 'qmclone' ? 'qemu' : undefined;
+  return guestType ? { guestType, node: upid.node, vmid: upid.id } : undefined;
+}
+
+async function waitForSourceUnlocked(
+  source: CloneSource,
+  credentials: string[],
+  context: CloneContext,
+): Promise<void> {
+  const path = `/api2/json/nodes/${encodeURIComponent(source.node)}/${source.guestType}/${encodeURIComponent(source.vmid)}/config`;
   const deadline = Date.now() + context.config.pollTimeoutMs;
 
   while (Date.now() < deadline) {
     try {
-      const answer = await getFromPve(context, path, job.request.credentials);
+      const answer = await getFromPve(context, path, credentials);
       const config = readEnvelopeData(answer) as { lock?: string } | undefined;
       if (answer.status === 200 && !config?.lock) return;
       if (answer.status !== 200 && answer.status < 500) return;

@@ -1,7 +1,10 @@
 /** Held while one clone of a lane runs; released when its task has stopped. */
 export interface LaneLease {
-  /** Note the task that runs under this lease, so that a later owner can check it stopped. */
-  recordTask(upid: string): void;
+  /**
+   * Note what runs under this lease (a dispatch mark, then the task's UPID), so that a later
+   * owner can check it stopped. Resolves once stored; never rejects.
+   */
+  recordTask(record: string): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -26,7 +29,7 @@ export interface LaneLock {
   close(): Promise<void>;
 }
 
-const NO_LEASE: LaneLease = { recordTask() {}, release: async () => {} };
+const NO_LEASE: LaneLease = { recordTask: async () => {}, release: async () => {} };
 
 /** One process, one owner per lane: the lane's own queue is the whole lock. */
 export function createInProcessLaneLock(): LaneLock {

@@ -24,7 +24,7 @@ interface RedisLease extends LaneLease {
 }
 
 // With CLONE_PROXY_REDIS_FAILURE=local, an unreachable Redis leaves only the lane's own queue.
-const LOCAL_LEASE: LaneLease = { recordTask() {}, release: async () => {} };
+const LOCAL_LEASE: LaneLease = { recordTask: async () => {}, release: async () => {} };
 
 /**
  * A lane lock shared by every proxy on one Redis. Waiters line up by ticket, the owner holds a
@@ -73,13 +73,14 @@ export function createRedisLaneLock(link: RedisLink, options: RedisLaneLockOptio
     timer.unref();
 
     const lease: RedisLease = {
-      recordTask(upid) {
+      async recordTask(upid) {
         recording = recording
           .then(() => link.run(() => scripts.recordTask(keys, token, upid, taskTtlMs)))
           .then((recorded) => {
             if (!recorded) logger.warn('task not recorded: lane lease lost', { lane, upid });
           })
           .catch(() => logger.warn('task not recorded: redis unreachable', { lane, upid }));
+        await recording;
       },
       async release() {
         lease.abandon();

@@ -1,26 +1,29 @@
 import { readEnvelopeData } from '../pve/answer';
+import type { CloneRoute } from '../pve/clone-route';
 import { parseUpid, type Upid } from '../pve/upid';
 import { getFromPve } from '../upstream/pve-get';
 import type { CloneContext } from './clone-context';
-import type { CloneJob } from './clone-job';
 
 // pve-container and qemu-server fork their clone workers under these task types.
 const CLONE_TASK_TYPE = { lxc: 'vzclone', qemu: 'qmclone' } as const;
+
+/** The guest a clone copies, on the node the clone was sent to. */
+export type CloneSource = Pick<CloneRoute, 'node' | 'vmid' | 'guestType'>;
 
 /** What a look through the node's task list found. */
 export type TaskSearch = { found: Upid } | { found: undefined; reason?: string };
 
 /**
  * After a clone request failed in a way that PVE may still have acted on (reset, timeout),
- * look for a `vzclone` task of the same source started since the dispatch, in the node's task
- * list (pve-manager PVE/API2/Tasks.pm, node_tasks), with the client's own credentials.
+ * look for a clone task (`vzclone`, `qmclone`) of the same source started since the dispatch, in
+ * the node's task list (pve-manager PVE/API2/Tasks.pm, node_tasks), with a client's credentials.
  */
 export async function findStartedCloneTask(
-  job: CloneJob,
+  route: CloneSource,
+  credentials: string[],
   dispatchedAt: number,
   context: CloneContext,
 ): Promise<TaskSearch> {
-  const { route } = job;
   const since = Math.floor(dispatchedAt / 1000) - 1;
   const query = new URLSearchParams({
     typefilter: CLONE_TASK_TYPE[route.guestType],
@@ -32,7 +35,7 @@ export async function findStartedCloneTask(
 
   let entries: unknown;
   try {
-    const answer = await getFromPve(context, path, job.request.credentials);
+    const answer = await getFromPve(context, path, credentials);
     if (answer.status !== 200)
       return { found: undefined, reason: `task list: HTTP ${answer.status} ${answer.reason}` };
     entries = readEnvelopeData(answer);

@@ -6,6 +6,7 @@ import { writeAnswer } from '../clone/answer-writer';
 import type { CloneContext } from '../clone/clone-context';
 import type { CloneLanes } from '../clone/clone-lanes';
 import { pickCredentialHeaders } from '../clone/forward-headers';
+import { ERROR_STATUS, isProxyError } from '../errors';
 import { type PveAnswer, readEnvelopeData } from '../pve/answer';
 import { splitApiPath } from '../pve/clone-route';
 import { createDataAnswer, createErrorAnswer } from '../pve/envelope';
@@ -51,7 +52,16 @@ export function createNextidReservation(
     reservations
       .pushAsync<PveAnswer>({ req, format: api.format, query: api.query })
       .then((answer) => writeAnswer(res, answer))
-      .catch(next);
+      .catch((error: unknown) => {
+        if (!isProxyError(error)) return next(error);
+        // A shared hold store out of reach (CLONE_PROXY_REDIS_FAILURE=closed): try again later.
+        const headers: Record<string, string> = { 'X-Clone-Proxy-Error': error.code };
+        if (ERROR_STATUS[error.code].retryAfter) headers['Retry-After'] = '5';
+        writeAnswer(
+          res,
+          createErrorAnswer(api.format, error.status, `pve-clone-proxy: ${error.message}`, headers),
+        );
+      });
   };
 }
 
