@@ -6,10 +6,14 @@ import { parseListenAddress } from '../lib/config/listen-address';
 import { createFakePve } from '../lib/fake-pve';
 
 async function main(): Promise<void> {
-  const address = parseListenAddress(process.env.FAKE_PVE_LISTEN ?? '127.0.0.1:8006');
+  // As with the proxy's own variables, an empty one counts as unset.
+  const address = parseListenAddress(process.env.FAKE_PVE_LISTEN || '127.0.0.1:8006');
   if (!address)
     throw new RangeError('FAKE_PVE_LISTEN must be host:port, for example 127.0.0.1:8006');
-  const taskDurationMs = Number(process.env.FAKE_PVE_TASK_MS ?? 5000);
+  const taskDurationMs = Number(process.env.FAKE_PVE_TASK_MS || 5000);
+  if (!Number.isSafeInteger(taskDurationMs) || taskDurationMs < 0) {
+    throw new RangeError('FAKE_PVE_TASK_MS must be milliseconds, for example 5000');
+  }
 
   const pve = createFakePve({ taskDurationMs, authDelayMs: 0 });
   const url = await pve.listen(address.port, address.host);

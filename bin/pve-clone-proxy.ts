@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
+// `--` ends Node's own options: Node 20 would otherwise take our `--env-file` as its own flag.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -69,7 +69,7 @@ export function createCloneProxyMiddleware(
   options: CloneProxyMiddlewareOptions,
   dependencies: CloneProxyDependencies = {},
 ): CloneProxyMiddleware {
-  const config = verifyProxyOptions(options);
+  const config = verifyProxyOptions(options, ['admin']);
   const withAdmin = verifyAdmin(options.admin);
   const logger = dependencies.logger ?? createSilentLogger();
   const upstream = createUpstreamAgent(config);

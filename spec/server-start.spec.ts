@@ -8,7 +8,7 @@ const BIN = join(__dirname, '..', 'bin', 'pve-clone-proxy.ts');
 /** Run the server with tsx; resolves on exit, or kills it after `timeoutMs`. */
 function runServer(env: Record<string, string>, args: string[] = [], timeoutMs = 8000) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', BIN, ...args], {
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '--', BIN, ...args], {
       env: { PATH: process.env.PATH ?? '', ...env },
     });
     let stdout = '';
@@ -51,6 +51,36 @@ describe('pve-clone-proxy at start', () => {
     } finally {
       busy.close();
     }
+  });
+
+  it('should name an env file it cannot read, with exit code 2', async () => {
+    const result = await runServer({}, [
+      '--env-file',
+      '/nonexistent/pve-clone-proxy',
+      '--check-config',
+    ]);
+    assert.equal(result.code, 2);
+    assert.match(
+      result.stderr,
+      /--env-file "\/nonexistent\/pve-clone-proxy" cannot be read \(ENOENT\)/,
+    );
+  });
+
+  it('should refuse an env file line that is not KEY=value instead of swallowing the next', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'clone-proxy-')), 'pve-clone-proxy');
+    writeFileSync(file, 'this is not valid\nCLONE_PROXY_QUEUE_SIZE=abc\n');
+
+    const result = await runServer({}, ['--env-file', file, '--check-config']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /line 1 is not KEY=value/);
+  });
+
+  it('should refuse an unknown CLONE_PROXY_ variable, such as a misspelt one', async () => {
+    const result = await runServer({ CLONE_PROXY_POLL_INTERVALL: '1s' }, ['--check-config']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /unknown variable CLONE_PROXY_POLL_INTERVALL/);
   });
 
   it('should print the effective configuration from an env file', async () => {

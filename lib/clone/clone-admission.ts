@@ -64,7 +64,7 @@ async function admit(
       node: route.node,
       vmid: route.vmid,
     });
-    const message = 'pve-clone-proxy is shutting down; clone not sent';
+    const message = 'pve-clone-proxy: shutting down; clone not sent';
     return refuse(res, route, requestId, 'shutting-down', message, context, 5);
   }
 

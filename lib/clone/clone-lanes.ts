@@ -109,7 +109,7 @@ function nameLane(job: CloneJob, context: CloneContext): string {
 function answerShutdown(job: CloneJob, retryAfterSeconds: number): void {
   const error = new ProxyError(
     'CLONE_PROXY_SHUTTING_DOWN',
-    'pve-clone-proxy is shutting down; clone not sent',
+    'pve-clone-proxy: shutting down; clone not sent',
   );
   job.answer(createRefusalAnswer(job.route, job.requestId, error, retryAfterSeconds));
 }

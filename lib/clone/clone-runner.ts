@@ -82,10 +82,11 @@ async function runClone(
     meta: describeJob(job),
   });
   if (end.kind === 'stopped') context.durations.record(kind, Date.now() - acceptedAt);
+  const ended = timing();
   const line = {
     ...describeJob(job),
     upid,
-    ...timing(),
+    ...ended,
     lane: lane.name,
     queueDepth: lane.waitingCount,
   };
@@ -100,10 +101,10 @@ async function runClone(
     status: answer.status,
     upid,
     exitstatus,
-    ...timing(),
+    ...ended,
   });
   if (job.answered) return;
-  if (!job.answer(annotate(job, answer, outcome, timing(), exitstatus))) {
+  if (!job.answer(annotate(job, answer, outcome, ended, exitstatus))) {
     context.logger.warn('clone outcome not delivered: client has gone', { ...line, exitstatus });
   }
 }

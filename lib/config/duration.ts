@@ -12,8 +12,10 @@ export function parseDuration(text: string): number | undefined {
 
 /** The shortest spelling of a duration, for messages and `--check-config`. */
 export function formatDuration(ms: number): string {
+  // A minute is written as 60s, as the defaults are; larger whole minutes and hours as such.
   for (const unit of ['h', 'm', 's']) {
-    if (ms !== 0 && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+    const whole = ms !== 0 && ms % UNIT_MS[unit] === 0;
+    if (whole && (unit !== 'm' || ms > UNIT_MS.m)) return `${ms / UNIT_MS[unit]}${unit}`;
   }
   return `${ms}ms`;
 }

@@ -99,7 +99,11 @@ const FINGERPRINT = /^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/;
  * @example
  * verifyProxyOptions({ target: 'https://pve1.example:8006', pollInterval: '1s' })
  */
-export function verifyProxyOptions(options: ProxyOptions): Readonly<ProxyConfig> {
+export function verifyProxyOptions(
+  options: ProxyOptions,
+  otherNames: readonly string[] = [],
+): Readonly<ProxyConfig> {
+  verifyOptionNames(options, otherNames);
   const config: ProxyConfig = {
     target: verifyTarget(options.target),
     pollIntervalMs: verifyDuration('pollInterval', options.pollInterval, 1),
@@ -179,6 +183,25 @@ function verifyCount(name: string, value: unknown): number {
     throw invalid(name, value, '100');
   }
   return value;
+}
+
+// Every option a caller may pass; a misspelt one must fail, not silently keep its default.
+const OPTION_NAMES = new Set<string>([
+  ...Object.keys(DEFAULT_OPTIONS),
+  'target',
+  'ca',
+  'tlsFingerprint',
+  'redisUrl',
+]);
+
+function verifyOptionNames(options: object, otherNames: readonly string[]): void {
+  for (const name of Object.keys(options)) {
+    if (OPTION_NAMES.has(name) || otherNames.includes(name)) continue;
+    throw new ProxyError(
+      'CLONE_PROXY_CONFIG_INVALID',
+      `unknown option ${name}; known ones are ${[...OPTION_NAMES, ...otherNames].join(', ')}`,
+    );
+  }
 }
 
 function verifyFlag(name: string, value: unknown): boolean {

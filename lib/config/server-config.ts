@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-import { bool, cleanEnv, makeValidator, num, str } from 'envalid';
+import { bool, cleanEnv, makeValidator, str } from 'envalid';
 
 import { ProxyError } from '../errors';
 import { parseDuration } from './duration';
@@ -42,10 +42,18 @@ const listenAddress = makeValidator<ListenAddress>((input) => {
   return address;
 });
 
+// A bare origin: PVE's API paths are the clients' own, so a path here would be ignored or wrong.
 const targetUrl = makeValidator<string>((input) => {
   const url = URL.canParse(input) ? new URL(input) : undefined;
   if (!url || !['http:', 'https:'].includes(url.protocol)) throw new Error('not a URL');
+  if (url.pathname !== '/' || url.search || url.hash || url.username)
+    throw new Error('not an origin');
   return input;
+});
+
+const count = makeValidator<number>((input) => {
+  if (!/^\d+$/.test(input.trim())) throw new Error('not a whole number');
+  return Number(input);
 });
 
 const redisUrl = makeValidator<string>((input) => {
@@ -73,7 +81,7 @@ const ENV_SPEC = {
     default: DEFAULT_OPTIONS.requestTimeout,
     example: '30s',
   }),
-  CLONE_PROXY_QUEUE_SIZE: num({ default: DEFAULT_OPTIONS.queueSize, example: '100' }),
+  CLONE_PROXY_QUEUE_SIZE: count({ default: DEFAULT_OPTIONS.queueSize, example: '100' }),
   CLONE_PROXY_QUEUE_TIMEOUT: durationOrOff({ default: 'off', example: '5m' }),
   CLONE_PROXY_RESPOND: str({
     choices: ['task-end', 'accepted'],
@@ -127,6 +135,7 @@ export const SERVER_VARIABLES = ENV_SPEC;
  */
 export function loadServerConfig(env: NodeJS.ProcessEnv): Readonly<ServerConfig> {
   const given = withoutEmpty(env);
+  verifyKnownVariables(given);
   if (given.CLONE_PROXY_TARGET === undefined && given.PVE_API_URL !== undefined) {
     given.CLONE_PROXY_TARGET = given.PVE_API_URL;
   }
@@ -164,6 +173,18 @@ export function loadServerConfig(env: NodeJS.ProcessEnv): Readonly<ServerConfig>
   });
 }
 
+// A misspelt variable would otherwise be ignored without a word, its default silently used.
+function verifyKnownVariables(env: Record<string, string>): void {
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('CLONE_PROXY_') || name in ENV_SPEC) continue;
+    const known = Object.keys(ENV_SPEC).join(', ');
+    throw new ProxyError(
+      'CLONE_PROXY_CONFIG_INVALID',
+      `unknown variable ${name}; known ones are ${known}`,
+    );
+  }
+}
+
 function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
@@ -184,6 +205,12 @@ function reportFirst(errors: Partial<Record<string, Error>>, env: Record<string,
   );
 }
 
+const PEM_EXAMPLES: Record<string, string> = {
+  CLONE_PROXY_CA_FILE: '/etc/pve/pve-root-ca.pem',
+  CLONE_PROXY_TLS_CERT: '/etc/pve-clone-proxy/cert.pem',
+  CLONE_PROXY_TLS_KEY: '/etc/pve-clone-proxy/key.pem',
+};
+
 function readPem(variable: string, file: string | undefined): string | undefined {
   if (file === undefined) return undefined;
   try {
@@ -192,7 +219,7 @@ function readPem(variable: string, file: string | undefined): string | undefined
     const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ProxyError(
       'CLONE_PROXY_CONFIG_INVALID',
-      `${variable}=${JSON.stringify(file)} cannot be read (${reason}); for example ${variable}=/etc/pve-clone-proxy/cert.pem`,
+      `${variable}=${JSON.stringify(file)} cannot be read (${reason}); for example ${variable}=${PEM_EXAMPLES[variable]}`,
       { cause: error },
     );
   }

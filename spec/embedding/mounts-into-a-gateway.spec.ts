@@ -100,6 +100,7 @@ describe('the middleware inside an Express gateway', () => {
       [{ target: 'https://127.0.0.1:8006', queueSize: -1 }, 'queueSize'],
       [{ target: 'https://127.0.0.1:8006', lanes: 'per-template' }, 'lanes'],
       [{ target: 'https://127.0.0.1:8006', respond: 'early' }, 'respond'],
+      [{ target: 'https://127.0.0.1:8006', pollIntervall: '1s' }, 'unknown option pollIntervall'],
     ];
     for (const [options, name] of cases) {
       assert.throws(
