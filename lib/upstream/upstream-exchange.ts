@@ -8,13 +8,32 @@ export interface UpstreamRequest {
   path: string;
   headers: string[];
   body?: Buffer;
+  /** Limit for the whole exchange, from connecting to the last body byte. */
   timeoutMs: number;
+  /** Abandon the exchange early (the caller no longer needs the answer). */
   signal?: AbortSignal;
+}
+
+/**
+ * The largest answer the proxy reads for itself. PVE answers a clone, a task status or a task
+ * list in a few KiB; more is not PVE, and must not fill memory or hold a lane.
+ */
+export const MAX_UPSTREAM_BODY = 4 * 1024 * 1024;
+
+/** Raised when an answer ran past its time or size, with an undici-like code for the mapping. */
+class ExchangeLimitError extends Error {
+  readonly code: string;
+
+  constructor(code: 'UND_ERR_HEADERS_TIMEOUT' | 'UND_ERR_RES_EXCEEDED_MAX_SIZE', message: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 /**
  * Send one request to PVE and collect the whole answer, keeping what undici's high-level
  * `request()` drops: the reason phrase and the raw header pairs in their original order.
+ * undici's own timeouts are per step; a total deadline also stops an answer that drips in.
  */
 export function exchangeUpstream(
   dispatcher: Dispatcher,
@@ -25,13 +44,23 @@ export function exchangeUpstream(
     let reason = '';
     let headers: string[] = [];
     const chunks: Buffer[] = [];
+    let size = 0;
+    let abort: ((error: Error) => void) | undefined;
+    const deadline = setTimeout(() => {
+      abort?.(
+        new ExchangeLimitError(
+          'UND_ERR_HEADERS_TIMEOUT',
+          `no whole answer within ${request.timeoutMs} ms`,
+        ),
+      );
+    }, request.timeoutMs);
 
     const handler = {
-      onConnect(abort: (error?: Error) => void) {
-        if (request.signal?.aborted) return abort(request.signal.reason);
-        request.signal?.addEventListener('abort', () => abort(request.signal?.reason), {
-          once: true,
-        });
+      onConnect(abortRequest: (error: Error) => void) {
+        abort = abortRequest;
+        const { signal } = request;
+        if (signal?.aborted) return abortRequest(signal.reason);
+        signal?.addEventListener('abort', () => abortRequest(signal.reason), { once: true });
       },
       onHeaders(code: number, raw: Buffer[], _resume: () => void, text: string) {
         status = code;
@@ -40,13 +69,25 @@ export function exchangeUpstream(
         return true;
       },
       onData(chunk: Buffer) {
+        size += chunk.length;
+        if (size > MAX_UPSTREAM_BODY) {
+          abort?.(
+            new ExchangeLimitError(
+              'UND_ERR_RES_EXCEEDED_MAX_SIZE',
+              `answer over ${MAX_UPSTREAM_BODY} bytes`,
+            ),
+          );
+          return false;
+        }
         chunks.push(chunk);
         return true;
       },
       onComplete() {
+        clearTimeout(deadline);
         resolve({ status, reason, headers, body: Buffer.concat(chunks) });
       },
       onError(error: Error) {
+        clearTimeout(deadline);
         reject(error);
       },
     };

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,8 @@ import {
 import { median, spreadOf } from './support/stats';
 
 const CONNECTIONS = 32;
+/** `getconf CLK_TCK` is 100 on Linux. */
+const CLOCK_TICK_MS = 10;
 const WARMUP_SECONDS = 0.5;
 /** Let a server finish what the last run left queued before the next run starts. */
 const SETTLE_MS = 500;
@@ -34,6 +37,13 @@ type Workload = (typeof WORKLOADS)[number];
 interface Target {
   name: string;
   url: string;
+  /** A single-process server whose CPU time per request is read from /proc. */
+  pid?: number;
+}
+
+/** A load result plus the CPU the target spent per answered request, when known. */
+interface Measured extends LoadResult {
+  cpuUsPerRequest: number;
 }
 
 interface Plan {
@@ -42,6 +52,7 @@ interface Plan {
   firstWarmupSeconds: number;
   getRounds: number;
   putRounds: number;
+  pacedRounds: number;
   profileSeconds: number;
 }
 
@@ -56,8 +67,22 @@ export async function benchPassthrough(options: {
   log: (line: string) => void;
 }): Promise<Section[]> {
   const plan: Plan = options.quick
-    ? { seconds: 3, firstWarmupSeconds: 1, getRounds: 1, putRounds: 1, profileSeconds: 3 }
-    : { seconds: 10, firstWarmupSeconds: 3, getRounds: 3, putRounds: 2, profileSeconds: 5 };
+    ? {
+        seconds: 3,
+        firstWarmupSeconds: 1,
+        getRounds: 1,
+        putRounds: 1,
+        pacedRounds: 1,
+        profileSeconds: 3,
+      }
+    : {
+        seconds: 10,
+        firstWarmupSeconds: 3,
+        getRounds: 3,
+        putRounds: 2,
+        pacedRounds: 2,
+        profileSeconds: 5,
+      };
   const started: { stop(): Promise<void> }[] = [];
   try {
     const double = await startBenchChild('pve-double', {
@@ -71,8 +96,8 @@ export async function benchPassthrough(options: {
     started.push(load);
 
     const targets: Target[] = [
-      { name: 'PVE double, direct', url: doubleUrl },
-      { name: 'pve-clone-proxy', url: String(proxy.ready.url) },
+      { name: 'PVE double, direct', url: doubleUrl, pid: double.pid },
+      { name: 'pve-clone-proxy', url: String(proxy.ready.url), pid: proxy.pid },
     ];
     const skipped: string[] = [];
     for (const front of [NGINX, CADDY]) {
@@ -87,7 +112,7 @@ export async function benchPassthrough(options: {
     }
 
     // peak rate, closed loop
-    const peaks = new Map<string, LoadResult[]>();
+    const peaks = new Map<string, Measured[]>();
     for (const workload of WORKLOADS) {
       const rounds = workload.method === 'GET' ? plan.getRounds : plan.putRounds;
       for (let round = 0; round < rounds; round++) {
@@ -97,7 +122,9 @@ export async function benchPassthrough(options: {
           );
           await sleep(SETTLE_MS);
           await runLoad(load, 'peak', job(target, workload, WARMUP_SECONDS));
-          const result = await runLoad(load, 'peak', job(target, workload, plan.seconds));
+          const result = await measure(target, () =>
+            runLoad(load, 'peak', job(target, workload, plan.seconds)),
+          );
           const key = `${workload.name}|${target.name}`;
           peaks.set(key, [...(peaks.get(key) ?? []), result]);
         }
@@ -110,16 +137,17 @@ export async function benchPassthrough(options: {
     );
     const rate = Math.max(1, Math.round(proxyPeak / 2));
     const pacedTargets = targets.slice(0, 2);
-    const paced = new Map<string, LoadResult>();
-    for (const target of pacedTargets) {
-      options.log(`passthrough: ${rate} GET/s paced via ${target.name}`);
-      await sleep(SETTLE_MS);
-      await runLoad(load, 'paced', { ...job(target, WORKLOADS[0], WARMUP_SECONDS), rate });
-      const result = await runLoad(load, 'paced', {
-        ...job(target, WORKLOADS[0], plan.seconds),
-        rate,
-      });
-      paced.set(target.name, result);
+    const paced = new Map<string, Measured[]>();
+    for (let round = 0; round < plan.pacedRounds; round++) {
+      for (const target of pacedTargets) {
+        options.log(`passthrough: ${rate} GET/s paced via ${target.name}, round ${round + 1}`);
+        await sleep(SETTLE_MS);
+        await runLoad(load, 'paced', { ...job(target, WORKLOADS[0], WARMUP_SECONDS), rate });
+        const result = await measure(target, () =>
+          runLoad(load, 'paced', { ...job(target, WORKLOADS[0], plan.seconds), rate }),
+        );
+        paced.set(target.name, [...(paced.get(target.name) ?? []), result]);
+      }
     }
 
     // profile of the proxy under the GET load, in a process of its own
@@ -197,6 +225,24 @@ function job(target: Target, workload: Workload, seconds: number): LoadJob {
   };
 }
 
+/** Run `load` and note the CPU time (user + system) the target process spent meanwhile. */
+async function measure(target: Target, load: () => Promise<LoadResult>): Promise<Measured> {
+  const before = target.pid ? readCpuMs(target.pid) : Number.NaN;
+  const result = await load();
+  const spentMs = target.pid ? readCpuMs(target.pid) - before : Number.NaN;
+  return { ...result, cpuUsPerRequest: (spentMs * 1000) / result.answered };
+}
+
+/** CPU time of a process in ms, from /proc (utime and stime, in clock ticks of 10 ms). */
+function readCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function runLoad(load: BenchChild, kind: 'peak' | 'paced', loadJob: LoadJob): Promise<LoadResult> {
   return load.call<LoadResult>(kind, loadJob, (loadJob.seconds + 60) * 1000);
 }
@@ -256,7 +302,7 @@ async function profileProxy(
 
 function describePeaks(
   targets: Target[],
-  peaks: Map<string, LoadResult[]>,
+  peaks: Map<string, Measured[]>,
   plan: Plan,
   skipped: string[],
 ): Section {
@@ -264,7 +310,7 @@ function describePeaks(
     peaks.get(`${workload.name}|${target.name}`) ?? [];
   const tables = WORKLOADS.map(
     (workload): Table => ({
-      head: [workload.name, 'requests/s', 'p50', 'p99', 'failed'],
+      head: [workload.name, 'requests/s', 'p50', 'p99', 'CPU per request', 'failed'],
       rows: targets.map((target) => {
         const runs = figures(workload, target);
         return [
@@ -272,6 +318,7 @@ function describePeaks(
           formatSpread(spreadOf(runs.map((r) => r.requestsPerSecond)), 0),
           formatSpread(spreadOf(runs.map((r) => r.p50Ms)), 2, ' ms'),
           formatSpread(spreadOf(runs.map((r) => r.p99Ms)), 2, ' ms'),
+          target.pid ? formatSpread(spreadOf(runs.map((r) => r.cpuUsPerRequest)), 0, ' µs') : '–',
           String(runs.reduce((sum, r) => sum + r.failed, 0)),
         ];
       }),
@@ -279,39 +326,43 @@ function describePeaks(
   );
 
   // Ratios within a round, so that both sides of each ratio saw the same machine.
+  const ratioTo = (workload: Workload, other: Target) => {
+    const theirs = figures(workload, other).map((r) => r.requestsPerSecond);
+    return median(figures(workload, targets[1]).map((r, i) => r.requestsPerSecond / theirs[i]));
+  };
   const reading: string[] = [];
-  const proxy = targets[1];
   for (const workload of WORKLOADS) {
-    const ofProxy = figures(workload, proxy).map((r) => r.requestsPerSecond);
-    const direct = figures(workload, targets[0]).map((r) => r.requestsPerSecond);
-    const share = median(ofProxy.map((rps, i) => rps / direct[i]));
-    const parts = [
-      `${workload.name}: the proxy passes ${formatNumber(share * 100)} % of the rate the double reaches alone`,
-    ];
-    for (const other of targets.slice(2)) {
-      const theirs = figures(workload, other).map((r) => r.requestsPerSecond);
-      const ratio = median(ofProxy.map((rps, i) => rps / theirs[i]));
-      parts.push(`${formatNumber(ratio, 2)}× the rate of ${other.name}`);
-    }
-    reading.push(`${parts.join(', ')}.`);
+    const parts = targets
+      .slice(2)
+      .map((other) => `${formatNumber(ratioTo(workload, other), 2)}× the rate of ${other.name}`);
+    reading.push(
+      `${workload.name}: the proxy passes ${formatNumber(ratioTo(workload, targets[0]) * 100)} % of the rate the double reaches alone${parts.length ? `, ${parts.join(', ')}` : ''}.`,
+    );
   }
   const caddy = targets.find((t) => t.name.startsWith('Caddy'));
   if (caddy) {
-    const ofProxy = figures(WORKLOADS[0], proxy).map((r) => r.requestsPerSecond);
-    const ofCaddy = figures(WORKLOADS[0], caddy).map((r) => r.requestsPerSecond);
-    const ratio = median(ofProxy.map((rps, i) => rps / ofCaddy[i]));
+    const ratio = ratioTo(WORKLOADS[0], caddy);
     reading.push(
       `Goal: proxy throughput ≥ Caddy's (GET): ${formatNumber(ratio, 2)}×, ${formatVerdict(ratio >= 1)}.`,
     );
   }
+  const cpu = (target: Target) =>
+    median(figures(WORKLOADS[0], target).map((r) => r.cpuUsPerRequest));
   reading.push(
-    'On two cores the load generator, the proxy under test and the double share the CPU, so every rate here is below what the proxy would reach on its own machine; the ratios are the figures to compare.',
+    `CPU per GET: ${formatNumber(cpu(targets[1]))} µs in the proxy against ${formatNumber(cpu(targets[0]))} µs in the double that answers it; on two cores shared by the load generator, the server under test and the double, that CPU time is what bounds the rate.`,
   );
+  const putDirect = median(figures(WORKLOADS[1], targets[0]).map((r) => r.requestsPerSecond));
+  const putProxy = median(figures(WORKLOADS[1], targets[1]).map((r) => r.requestsPerSecond));
+  if (putProxy > 0.7 * putDirect) {
+    reading.push(
+      `The PUT rows show the double's limit more than the fronts': it takes ${formatNumber(putDirect)} such PUTs per second on its own, so every front reaches about as much; a front's own cost for large bodies only shows once the double is faster than the fronts.`,
+    );
+  }
   for (const line of skipped) reading.push(`Not measured: ${line}.`);
 
   return {
     title: 'Passthrough',
-    method: `autocannon 9.0.0 at ${CONNECTIONS} keep-alive connections for ${plan.seconds} s after a ${WARMUP_SECONDS} s warm-up (${plan.firstWarmupSeconds} s the first time for each target), ${plan.getRounds} round(s) for GET and ${plan.putRounds} for PUT, targets taking turns within each round; every server in its own process, the load generator in another. Latency is per request, to a hundredth of a millisecond (autocannon's own histogram keeps whole milliseconds). Figures: median of the rounds (min–max). The GET carries the test API token; the PUT is a 64 KiB form body (\`description=xxx…\`).`,
+    method: `autocannon 9.0.0 at ${CONNECTIONS} keep-alive connections for ${plan.seconds} s after a ${WARMUP_SECONDS} s warm-up (${plan.firstWarmupSeconds} s the first time for each target), ${plan.getRounds} round(s) for GET and ${plan.putRounds} for PUT, targets taking turns within each round; every server in its own process, the load generator in another. Latency is per request, to a hundredth of a millisecond (autocannon's own histogram keeps whole milliseconds). CPU per request is the server process's user + system time over the run (from /proc) divided by the answers; nginx and Caddy run several processes or threads and are left out. Figures: median of the rounds (min–max). The GET carries the test API token; the PUT is a 64 KiB form body (\`description=xxx…\`).`,
     tables,
     reading,
   };
@@ -319,40 +370,41 @@ function describePeaks(
 
 function describePaced(
   targets: Target[],
-  paced: Map<string, LoadResult>,
+  paced: Map<string, Measured[]>,
   rate: number,
   proxyPeak: number,
   plan: Plan,
 ): Section {
-  const direct = paced.get(targets[0].name);
+  const runsOf = (target: Target) => paced.get(target.name) ?? [];
+  const direct = runsOf(targets[0]);
+  const addedOf = (target: Target) => runsOf(target).map((r, i) => r.p99Ms - direct[i].p99Ms);
   const table: Table = {
     head: [
       `${rate} GET/s, paced`,
       'p50',
       'p99',
       'p99 added to direct',
+      'CPU per request',
       'schedule slip p99',
       'failed',
     ],
     rows: targets.map((target) => {
-      const result = paced.get(target.name);
-      if (!result) return [target.name, '–', '–', '–', '–', '–'];
-      const added = direct ? result.p99Ms - direct.p99Ms : Number.NaN;
+      const runs = runsOf(target);
       return [
         target.name,
-        `${formatNumber(result.p50Ms, 2)} ms`,
-        `${formatNumber(result.p99Ms, 2)} ms`,
-        target === targets[0] ? '' : `${formatNumber(added, 2)} ms`,
-        `${formatNumber(result.lateP99Ms ?? Number.NaN, 2)} ms`,
-        String(result.failed),
+        formatSpread(spreadOf(runs.map((r) => r.p50Ms)), 2, ' ms'),
+        formatSpread(spreadOf(runs.map((r) => r.p99Ms)), 2, ' ms'),
+        target === targets[0] ? '' : formatSpread(spreadOf(addedOf(target)), 2, ' ms'),
+        formatSpread(spreadOf(runs.map((r) => r.cpuUsPerRequest)), 0, ' µs'),
+        formatSpread(spreadOf(runs.map((r) => r.lateP99Ms ?? Number.NaN)), 2, ' ms'),
+        String(runs.reduce((sum, r) => sum + r.failed, 0)),
       ];
     }),
   };
-  const proxyResult = paced.get(targets[1].name);
-  const added = proxyResult && direct ? proxyResult.p99Ms - direct.p99Ms : Number.NaN;
+  const added = median(addedOf(targets[1]));
   return {
     title: 'Latency at half of the proxy’s peak',
-    method: `${rate} GET/s (half of the proxy's median peak of ${formatNumber(proxyPeak)} req/s), ${plan.seconds} s per target, sent at a steady pace by a small open-loop generator (undici, ${CONNECTIONS} connections): request i leaves at i / rate whether or not earlier ones are back. autocannon's \`overallRate\` is not used because it sends each connection's quota for a second in a burst at the start of that second. Latency runs from a request leaving the generator to its answer; "schedule slip" shows how late requests left, i.e. whether the generator kept the pace.`,
+    method: `${rate} GET/s (half of the proxy's median peak of ${formatNumber(proxyPeak)} req/s), ${plan.seconds} s per target and round, ${plan.pacedRounds} round(s), sent at a steady pace by a small open-loop generator (undici, ${CONNECTIONS} connections): request i leaves at i / rate whether or not earlier ones are back. autocannon's \`overallRate\` is not used because it sends each connection's quota for a second in a burst at the start of that second. Latency runs from a request leaving the generator to its answer; "schedule slip" shows how late requests left, i.e. whether the generator kept the pace.`,
     tables: [table],
     reading: [
       `Goal: p99 added by the proxy under ${GOAL_ADDED_P99_MS} ms at half its peak: ${formatNumber(added, 2)} ms, ${formatVerdict(added < GOAL_ADDED_P99_MS)}.`,
