@@ -9,6 +9,7 @@ import { writeAnswer } from './clone/answer-writer';
 import type { ProxyConfig } from './config/proxy-config';
 import type { Logger } from './observe/logger';
 import { parseApiFormat } from './pve/api-format';
+import { toOriginForm } from './pve/clone-route';
 import { createErrorAnswer } from './pve/envelope';
 import { createTlsOptions, verifyPinnedCertificate } from './upstream/tls-trust';
 import { describeUpstreamFailure } from './upstream/upstream-failure';
@@ -32,6 +33,14 @@ export function createPassthrough(
     secure: tls.rejectUnauthorized,
     agent,
     on: {
+      // http-proxy would normalise the path (`\` to `/`, runs of `/` merged) and so could turn a
+      // path that PVE refuses into a clone that never passed the queue: send it as received.
+      proxyReq(proxyReq, req) {
+        proxyReq.path = toOriginForm(req.url ?? '/');
+      },
+      proxyReqWs(proxyReq, req) {
+        proxyReq.path = toOriginForm(req.url ?? '/');
+      },
       error(error, req, res) {
         const failure = describeUpstreamFailure(error, config.target);
         logger.warn('passthrough failed', {

@@ -58,3 +58,33 @@ describe('clone path spellings PVE accepts', () => {
     }
   });
 });
+
+describe('paths PVE refuses that a normalising proxy would turn into clones', () => {
+  let stack: Stack;
+
+  beforeEach(async () => {
+    stack = await startStack({ pve: { taskDurationMs: 300 } });
+  });
+
+  afterEach(() => stack.close());
+
+  it('should forward them byte for byte, so that PVE refuses them and starts no task', async () => {
+    const paths = [
+      '//api2/json/nodes/pve1/lxc/9000/clone',
+      '/api2/json/nodes/pve1/lxc/9000/clone\\',
+      '/api2/json/nodes/pve1/lxc/9000\\clone',
+    ];
+    for (const path of paths) {
+      const direct = await sendClone(stack.pveUrl, 'newid=201&full=1', { path });
+      const reply = await sendClone(stack.proxyUrl, 'newid=201&full=1', { path });
+      assert.ok(direct.status >= 500, `${path}: PVE answered ${direct.status}`);
+      assert.equal(reply.status, direct.status, `${path}: ${reply.status} ${reply.reason}`);
+      assert.equal(reply.reason, direct.reason);
+      assert.equal(reply.headers['x-clone-proxy-task'], undefined, `${path} was queued`);
+    }
+
+    const seen = stack.pve.record.requests.map((request) => request.url);
+    assert.deepEqual(seen, paths.flatMap((path) => [path, path]));
+    assert.equal(stack.pve.record.cloneTasks.length, 0);
+  });
+});

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { ProxyError } from '../errors';
-import { type CloneRoute, parseCloneRoute } from '../pve/clone-route';
+import { type CloneRoute, parseCloneRoute, toOriginForm } from '../pve/clone-route';
 import { parsePveParams } from '../pve/params';
 import { writeAnswer } from './answer-writer';
 import type { CloneContext } from './clone-context';
@@ -25,7 +25,7 @@ export function createCloneAdmission(lanes: CloneLanes, context: CloneContext) {
   return function admitClone(req: IncomingMessage, res: ServerResponse, next: Next): void {
     // Mounted under a prefix in a gateway, Express gives us the path below the prefix; that is
     // also what passthrough forwards, so both halves agree on what PVE will see.
-    const target = req.url ?? '/';
+    const target = toOriginForm(req.url ?? '/');
     const route = parseCloneRoute(req.method ?? '', target, context.config.match);
     if (!route) {
       next();

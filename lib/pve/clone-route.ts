@@ -73,6 +73,17 @@ export function splitApiPath(
   return { format: match[1], segments, query };
 }
 
+/**
+ * The target as an origin-form request line (`/path?query`), unchanged but for an absolute-form
+ * prefix (`http://host`), which PVE would strip too. Backslashes, runs of slashes and escapes are
+ * kept: PVE routes on them, so rewriting them could turn a request PVE refuses into a clone.
+ */
+export function toOriginForm(target: string): string {
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  const rest = scheme ? target.slice(scheme[0].length) : target;
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
 /** Split a request target into path and query; absolute-form targets keep only their path. */
 export function splitTarget(target: string): { path: string; query: string } {
   let rest = target;

@@ -24,7 +24,8 @@ export interface Send {
 
 /** One real HTTP exchange on a fresh connection, keeping the reason phrase. */
 export function send(baseUrl: string, options: Send): Promise<Reply> {
-  const url = new URL(options.path, baseUrl);
+  // The path is sent as given (`//api2`, backslashes); only the base URL says where to.
+  const url = new URL(baseUrl);
   const body = options.body === undefined ? undefined : Buffer.from(options.body);
   const headers: Record<string, string> = { ...options.headers };
   if (body && !options.chunked) headers['Content-Length'] = String(body.length);
