@@ -11,7 +11,9 @@ export type ProxyErrorCode =
   | 'CLONE_PROXY_UPSTREAM_RESET'
   | 'CLONE_PROXY_CONFIG_INVALID'
   | 'CLONE_PROXY_LISTEN_FAILED'
-  | 'CLONE_PROXY_INTERNAL';
+  | 'CLONE_PROXY_INTERNAL'
+  | 'CLONE_PROXY_NO_CREDENTIALS'
+  | 'CLONE_PROXY_FORMAT_UNSUPPORTED';
 
 /** How each code reaches a client: HTTP status, and whether a retry later may work. */
 export const ERROR_STATUS: Record<ProxyErrorCode, { status: number; retryAfter?: boolean }> = {
@@ -30,6 +32,10 @@ export const ERROR_STATUS: Record<ProxyErrorCode, { status: number; retryAfter?:
   CLONE_PROXY_LISTEN_FAILED: { status: 500 },
   // A fault of the proxy itself; the log line says what.
   CLONE_PROXY_INTERNAL: { status: 500 },
+  // PVE's own answer to a call without ticket or token (pve-manager PVE/HTTPServer.pm).
+  CLONE_PROXY_NO_CREDENTIALS: { status: 401 },
+  // A clone through a format whose answer carries no readable UPID (html, png, spiceconfig).
+  CLONE_PROXY_FORMAT_UNSUPPORTED: { status: 501 },
 };
 
 /** The one error class of the proxy; the original failure, if any, is kept as `cause`. */

@@ -138,6 +138,12 @@ export function createCloneProxyMiddleware(
       const url = req.url ?? '/';
       if (prefix && !url.startsWith(`${prefix}/`)) return false;
 
+      // Node hands over every request with an Upgrade header, a clone POST too; only websocket
+      // GETs are tunnels (PVE handles others as plain requests, which a raw socket cannot).
+      if (req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'websocket') {
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return true;
+      }
       req.url = url.slice(prefix.length);
       tunnels.add(socket);
       socket.once('close', () => tunnels.delete(socket));

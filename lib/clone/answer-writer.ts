@@ -3,6 +3,11 @@ import type { ServerResponse } from 'node:http';
 import type { PveAnswer } from '../pve/answer';
 
 // Headers that describe PVE's connection to us, not ours to the client.
+/** A reason phrase Node writes as sent: printable ASCII only (undici decodes it as UTF-8). */
+function toPrintableReason(reason: string): string {
+  return reason.replace(/[^\x20-\x7e]/g, '?').trim();
+}
+
 const NOT_RELAYED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
 
 /**
@@ -19,7 +24,14 @@ export function writeAnswer(res: ServerResponse, answer: PveAnswer): boolean {
   }
   headers.push('Content-Length', String(answer.body.length));
 
-  res.writeHead(answer.status, answer.reason, headers);
+  try {
+    res.writeHead(answer.status, toPrintableReason(answer.reason), headers);
+  } catch {
+    // A header value Node will not write (a hostile upstream): the answer cannot be relayed.
+    res.writeHead(502, 'Bad Gateway', ['Content-Type', 'text/plain', 'Content-Length', '0']);
+    res.end();
+    return true;
+  }
   res.end(answer.body);
   return true;
 }

@@ -47,6 +47,24 @@ async function admit(
   const { logger } = context;
   const requestId = randomUUID();
 
+  // refuse what could only hold the lane for nothing (checked before the body, as PVE does)
+  if (!WATCHABLE_FORMATS.has(route.format)) {
+    logger.warn('clone refused: format without a readable UPID', {
+      requestId,
+      format: route.format,
+    });
+    const message = `pve-clone-proxy: clones through /api2/${route.format} cannot be watched; use /api2/json or /api2/extjs; clone not sent`;
+    return refuse(res, route, requestId, 'format-unsupported', message, context);
+  }
+  if (!hasCredentials(req)) {
+    logger.info('clone refused: no ticket or token', {
+      requestId,
+      node: route.node,
+      vmid: route.vmid,
+    });
+    return refuseUnauthenticated(res, requestId, context);
+  }
+
   // read body
   const read = await readRequestBody(req);
   if (read.kind === 'aborted') {
@@ -124,6 +142,41 @@ async function admit(
   });
 }
 
+// The formats whose clone answer carries the UPID in a JSON envelope (Formatter/Standard.pm).
+const WATCHABLE_FORMATS = new Set(['json', 'extjs', 'htmljs']);
+
+/** A ticket (cookie, or the Authorization fallback) or an API token, as PVE looks for them. */
+function hasCredentials(req: IncomingMessage): boolean {
+  const authorization = String(req.headers.authorization ?? '');
+  const cookie = String(req.headers.cookie ?? '');
+  return /PVEAPIToken|PVEAuthCookie/.test(authorization) || cookie.includes('PVEAuthCookie=');
+}
+
+/**
+ * PVE answers a call without credentials with 401 `No ticket` and an empty body, after a delay of
+ * about 3 s (pve-manager PVE/HTTPServer.pm, auth_handler). Answering it here, at once and
+ * without queueing, keeps anonymous clones from holding the lane for those seconds each.
+ */
+function refuseUnauthenticated(
+  res: ServerResponse,
+  requestId: string,
+  context: CloneContext,
+): void {
+  context.events.emit('refused', 'no-credentials');
+  res.shouldKeepAlive = false;
+  writeAnswer(res, {
+    status: 401,
+    reason: 'No ticket',
+    headers: [
+      'X-Clone-Proxy-Request-Id',
+      requestId,
+      'X-Clone-Proxy-Error',
+      'CLONE_PROXY_NO_CREDENTIALS',
+    ],
+    body: Buffer.alloc(0),
+  });
+}
+
 function createCloneRequest(
   req: IncomingMessage,
   route: CloneRoute,
@@ -141,7 +194,13 @@ function createCloneRequest(
     body,
     params,
     credentials,
-    key: createCloneKey(route, params, credentials),
+    key: createCloneKey({
+      route,
+      params,
+      credentials,
+      contentType: req.headers['content-type'],
+      body,
+    }),
   };
 }
 
@@ -175,6 +234,8 @@ const REFUSAL_CODES: Record<RefusalReason, ProxyError['code']> = {
   'shutting-down': 'CLONE_PROXY_SHUTTING_DOWN',
   'body-too-large': 'CLONE_PROXY_BODY_TOO_LARGE',
   'lock-unavailable': 'CLONE_PROXY_LOCK_UNAVAILABLE',
+  'no-credentials': 'CLONE_PROXY_NO_CREDENTIALS',
+  'format-unsupported': 'CLONE_PROXY_FORMAT_UNSUPPORTED',
 };
 
 function refuse(

@@ -10,7 +10,9 @@ export type RefusalReason =
   | 'queue-timeout'
   | 'shutting-down'
   | 'body-too-large'
-  | 'lock-unavailable';
+  | 'lock-unavailable'
+  | 'no-credentials'
+  | 'format-unsupported';
 
 /** How a clone's slot was released. */
 export interface CloneFinish {

@@ -8,6 +8,8 @@ export interface CloneRunner {
   run(job: CloneJob, lane: CloneLane, lease: LaneLease): Promise<void>;
   /** Answer a job that cannot run because the lane's lock is out of reach. */
   refuse(job: CloneJob, lane: CloneLane, error: unknown): void;
+  /** Answer and log a job whose run failed unexpectedly (a fault of the proxy). */
+  crashed(job: CloneJob, lane: CloneLane, error: unknown): void;
   /** Wait until a task another proxy started in this lane has stopped, polling as `job`'s client. */
   waitForTask(job: CloneJob, upid: string): Promise<void>;
 }
@@ -32,6 +34,8 @@ export class CloneLane {
     queueSize: number,
     runner: CloneRunner,
     lock: LaneLock = createInProcessLaneLock(),
+    /** Called whenever the lane has nothing left to run or wait for. */
+    private readonly onIdle: (lane: CloneLane) => void = () => {},
   ) {
     this.name = name;
     this.queueSize = queueSize;
@@ -59,10 +63,14 @@ export class CloneLane {
       this.runningSince = Date.now();
       try {
         await runner.run(job, this, lease);
+      } catch (error) {
+        // async.queue would swallow this: the client must still get an answer, the log a line.
+        runner.crashed(job, this, error);
       } finally {
         this.running = undefined;
         this.forget(job);
         this.averageTaskMs = 0.8 * this.averageTaskMs + 0.2 * (Date.now() - this.runningSince);
+        if (this.waiting.size === 0) this.onIdle(this);
         await lease.release();
       }
     }, 1);
@@ -90,6 +98,7 @@ export class CloneLane {
   withdraw(job: CloneJob): boolean {
     if (!this.waiting.delete(job)) return false;
     this.forget(job);
+    if (this.waiting.size === 0 && !this.running) this.onIdle(this);
     return true;
   }
 

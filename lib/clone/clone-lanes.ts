@@ -40,10 +40,15 @@ export function createCloneLanes(
   const lanes = new Map<string, CloneLane>();
   let closing = false;
 
+  // Per-node and per-source lanes come and go with their clones, so that odd node or vmid
+  // segments cannot pile up lanes; the global lane stays.
+  const forgetIdle = (lane: CloneLane) => {
+    if (lane.name !== 'global' && lanes.get(lane.name) === lane) lanes.delete(lane.name);
+  };
   const laneNamed = (name: string) => {
     let lane = lanes.get(name);
     if (!lane) {
-      lane = new CloneLane(name, context.config.queueSize, runner, lock);
+      lane = new CloneLane(name, context.config.queueSize, runner, lock, forgetIdle);
       lanes.set(name, lane);
     }
     return lane;

@@ -2,7 +2,7 @@ import { isProxyError, ProxyError } from '../errors';
 import type { PveAnswer } from '../pve/answer';
 import type { Upid } from '../pve/upid';
 import { exchangeUpstream } from '../upstream/upstream-exchange';
-import { describeUpstreamFailure } from '../upstream/upstream-failure';
+import { describeGatewayAnswer, describeUpstreamFailure } from '../upstream/upstream-failure';
 import { readCloneAcceptance } from './clone-acceptance';
 import { annotate, logTaskEnd, type Timing, toOutcome } from './clone-answers';
 import type { CloneContext } from './clone-context';
@@ -25,6 +25,7 @@ export function createCloneRunner(context: CloneContext): CloneRunner {
     run: (job, lane, lease) => runClone(job, lane, lease, context),
     waitForTask: (job, upid) => waitForForeignTask(job, upid, context),
     refuse: (job, lane, error) => refuseUnlocked(job, lane, error, context),
+    crashed: (job, lane, error) => answerCrash(job, lane, error, context),
   };
 }
 
@@ -58,6 +59,12 @@ async function runClone(
     const failure = describeUpstreamFailure(error, context.config.target);
     return recoverFailedClone(job, lane, lease, failure, dispatchedAt, timing, context);
   }
+
+  // A gateway's answer (pveproxy's 59x after its 30 s wait, or a 502-504 from a proxy in front
+  // of PVE) says nothing about the clone handler, which may still have started the task.
+  const gatewayFailure = describeGatewayAnswer(answer, context.config.target);
+  if (gatewayFailure)
+    return recoverFailedClone(job, lane, lease, gatewayFailure, dispatchedAt, timing, context);
 
   const acceptance = readCloneAcceptance(answer, job.route.format);
   if (!acceptance.accepted) {
@@ -107,6 +114,22 @@ async function runClone(
   if (!job.answer(annotate(job, answer, outcome, ended, exitstatus))) {
     context.logger.warn('clone outcome not delivered: client has gone', { ...line, exitstatus });
   }
+}
+
+function answerCrash(job: CloneJob, lane: CloneLane, error: unknown, context: CloneContext): void {
+  const reason = error instanceof Error ? error.message : String(error);
+  context.logger.error('clone failed inside the proxy', {
+    ...describeJob(job),
+    lane: lane.name,
+    reason,
+  });
+  if (job.answered) return;
+
+  const failure = new ProxyError(
+    'CLONE_PROXY_INTERNAL',
+    'pve-clone-proxy: internal error; see the proxy log',
+  );
+  job.answer(createRefusalAnswer(job.route, job.requestId, failure));
 }
 
 function refuseUnlocked(

@@ -7,7 +7,7 @@ import { type CloneJob, describeJob, type TaskOutcome } from './clone-job';
 import type { CloneLane } from './clone-lane';
 import type { LaneLease } from './lane-lock';
 import { createPollSchedule } from './poll-schedule';
-import { findStartedCloneTask } from './task-search';
+import { findStartedCloneTaskUntil } from './task-search';
 import { watchTask } from './task-watch';
 
 /**
@@ -48,10 +48,12 @@ export async function recoverFailedClone(
     return fail(failure.message, 'not-started');
   }
 
-  const search = await findStartedCloneTask(
+  const until = Date.now() + context.config.requestTimeoutMs;
+  const search = await findStartedCloneTaskUntil(
     job.route,
     job.request.credentials,
     dispatchedAt,
+    until,
     context,
   );
   if (!search.found) {

@@ -7,7 +7,7 @@ import type { CloneContext } from './clone-context';
 import { type CloneJob, describeJob } from './clone-job';
 import { parseDispatchMark } from './dispatch-mark';
 import { createPollSchedule } from './poll-schedule';
-import { type CloneSource, findStartedCloneTask } from './task-search';
+import { type CloneSource, findStartedCloneTaskUntil } from './task-search';
 import { watchTask } from './task-watch';
 
 /**
@@ -27,9 +27,7 @@ export async function waitForForeignTask(
   context.logger.warn('lane taken over from a vanished owner; checking what it started', meta);
 
   const mark = parseDispatchMark(text);
-  const upid = mark
-    ? await findLateTask(mark.source, mark.dispatchedAt, job, context)
-    : parseUpid(text);
+  const upid = mark ? await findMarkedTask(mark, job, context) : parseUpid(text);
   const source: CloneSource | undefined = mark?.source ?? (upid ? sourceOf(upid) : undefined);
   if (!source) return;
 
@@ -43,24 +41,22 @@ export async function waitForForeignTask(
   await waitForSourceUnlocked(source, job.request.credentials, context);
 }
 
-/** A clone sent just before its sender died may reach PVE's task list only a little later. */
-async function findLateTask(
-  source: CloneSource,
-  dispatchedAt: number,
+/** The sender died between its dispatch mark and PVE's answer: its task may appear later. */
+async function findMarkedTask(
+  mark: { source: CloneSource; dispatchedAt: number },
   job: CloneJob,
   context: CloneContext,
 ): Promise<Upid | undefined> {
-  const deadline = dispatchedAt + context.config.requestTimeoutMs;
-  for (;;) {
-    const search = await findStartedCloneTask(
-      source,
-      job.request.credentials,
-      dispatchedAt,
-      context,
-    );
-    if (search.found || Date.now() >= deadline) return search.found;
-    await sleep(Math.min(context.config.pollIntervalMs, Math.max(0, deadline - Date.now())));
-  }
+  const until = mark.dispatchedAt + 2 * context.config.requestTimeoutMs;
+  const credentials = job.request.credentials;
+  const search = await findStartedCloneTaskUntil(
+    mark.source,
+    credentials,
+    mark.dispatchedAt,
+    until,
+    context,
+  );
+  return search.found;
 }
 
 function sourceOf(upid: Upid): CloneSource | undefined {

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { readEnvelopeData } from '../pve/answer';
 import type { CloneRoute } from '../pve/clone-route';
 import { parseUpid, type Upid } from '../pve/upid';
@@ -57,4 +59,22 @@ function pickNewest(entries: unknown, type: string, vmid: string, since: number)
     if (!newest || upid.starttime > newest.starttime) newest = upid;
   }
   return newest;
+}
+
+/**
+ * Look until `untilMs` (epoch): PVE's synchronous part of a clone (locks, config) may still be
+ * running when the request to it failed, so its task can appear in the list a little later.
+ */
+export async function findStartedCloneTaskUntil(
+  source: CloneSource,
+  credentials: string[],
+  dispatchedAt: number,
+  untilMs: number,
+  context: CloneContext,
+): Promise<TaskSearch> {
+  for (;;) {
+    const search = await findStartedCloneTask(source, credentials, dispatchedAt, context);
+    if (search.found || Date.now() >= untilMs) return search;
+    await sleep(Math.min(context.config.pollIntervalMs, Math.max(0, untilMs - Date.now())));
+  }
 }

@@ -112,7 +112,10 @@ export function classifyStatusAnswer(answer: PveAnswer): Poll {
 
   const data = parseData(answer);
   if (data?.status === 'stopped') {
-    return { kind: 'stopped', exitstatus: String(data.exitstatus ?? 'unexpected status') };
+    // PVE's exitstatus is one line of its task log; anything else is not to be trusted.
+    const exitstatus =
+      typeof data.exitstatus === 'string' ? data.exitstatus.slice(0, 512) : 'unexpected status';
+    return { kind: 'stopped', exitstatus };
   }
   if (data?.status === 'running') return { kind: 'running' };
   return { kind: 'transient', reason: `${line} without a task status` };

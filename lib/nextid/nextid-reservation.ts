@@ -17,8 +17,22 @@ import { type NextidHoldStore, NextidHolds } from './nextid-holds';
 
 type Next = (error?: unknown) => void;
 
-// Ids above PVE's lower bound are probed one by one; this bounds a run of taken ids.
+// Ids PVE reports taken are probed one by one; this bounds a run of them.
 const MAX_PROBES = 1000;
+// pve-common JSONSchema, pve-vmid: 3 to 9 digits.
+const MAX_VMID = 1_000_000_000;
+// Callers served one at a time wait in line; a longer line is refused rather than grown.
+const MAX_WAITING = 1000;
+
+/** No `vmid`, or exactly one that looks like a VMID; anything else is PVE's to refuse. */
+function isPlainVmidQuery(query: string): boolean {
+  const vmid = parsePveParams(query, Buffer.alloc(0)).vmid;
+  return vmid === undefined || (typeof vmid === 'string' && /^[1-9][0-9]{2,8}$/.test(vmid));
+}
+
+function hasCredentials(req: IncomingMessage): boolean {
+  return pickCredentialHeaders(req).length > 0;
+}
 
 /**
  * With CLONE_PROXY_NEXTID=reserve: answer `GET /cluster/nextid` with the lowest id PVE reports
@@ -40,12 +54,35 @@ export function createNextidReservation(
     { req: IncomingMessage; format: string; query: string },
     PveAnswer,
     Error
-  >(async ({ req, format, query }) => reserve(req, format, query, taken, holds, lanes, context), 1);
+  >(async ({ req, format, query }) => {
+    // A caller that left while waiting gets no id, and holds none.
+    if (req.socket.destroyed) return createErrorAnswer(format, 499, 'client gone');
+    return reserve(req, format, query, taken, holds, lanes, context);
+  }, 1);
 
   return function reserveNextid(req: IncomingMessage, res: ServerResponse, next: Next): void {
     const api = req.method === 'GET' ? splitApiPath(req.url ?? '/') : undefined;
-    if (api?.segments.join('/') !== 'cluster/nextid') {
+    // Calls we cannot serve better than PVE go to PVE as they are: other paths, a `vmid` that
+    // is repeated or malformed (PVE's 400), no credentials (PVE's 401).
+    if (
+      api?.segments.join('/') !== 'cluster/nextid' ||
+      !isPlainVmidQuery(api.query) ||
+      !hasCredentials(req)
+    ) {
       next();
+      return;
+    }
+    if (reservations.length() >= MAX_WAITING) {
+      const headers = { 'X-Clone-Proxy-Error': 'CLONE_PROXY_QUEUE_FULL', 'Retry-After': '1' };
+      writeAnswer(
+        res,
+        createErrorAnswer(
+          api.format,
+          503,
+          'pve-clone-proxy: too many nextid calls waiting',
+          headers,
+        ),
+      );
       return;
     }
 
@@ -93,7 +130,11 @@ async function reserve(
       return createDataAnswer(format, String(answer.vmid));
     }
     if (asked !== undefined) return alreadyExists(format, asked);
-    candidate = String(answer.vmid + 1);
+
+    // Ids this proxy holds are skipped without asking PVE: only ids PVE knows cost a request.
+    let next = answer.vmid + 1;
+    while (next < MAX_VMID && (await taken(next))) next += 1;
+    candidate = String(next);
   }
   return createErrorAnswer(format, 500, `pve-clone-proxy: no free VMID in ${MAX_PROBES} tries`);
 }

@@ -16,6 +16,8 @@ const REFUSAL_REASONS: readonly RefusalReason[] = [
   'shutting-down',
   'body-too-large',
   'lock-unavailable',
+  'no-credentials',
+  'format-unsupported',
 ];
 // Clones wait for each other, so waits reach the length of a whole queue of tasks.
 const WAIT_BUCKETS = [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];

@@ -38,9 +38,10 @@ function mergeForm(params: PveParams, text: string): void {
   for (const pair of text.split(/[&;]/)) {
     if (pair === '') continue;
 
-    const equals = pair.indexOf('=');
-    const key = decodeFormPart(equals === -1 ? pair : pair.slice(0, equals));
-    const value = equals === -1 ? '' : decodeFormPart(pair.slice(equals + 1));
+    // Perl's `my ($k, $v) = split(/=/, $pair)`: a second `=` ends the value (`newid=201=x` is 201).
+    const [rawKey, rawValue = ''] = pair.split('=');
+    const key = decodeFormPart(rawKey);
+    const value = decodeFormPart(rawValue);
     addValue(params, key, value);
   }
 }

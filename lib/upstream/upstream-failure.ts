@@ -1,4 +1,5 @@
 import { ProxyError } from '../errors';
+import type { PveAnswer } from '../pve/answer';
 import { isCertificateError } from './tls-trust';
 
 const TIMEOUT_CODES = new Set([
@@ -73,4 +74,22 @@ export function mayHaveArrived(error: ProxyError): boolean {
     return false;
   }
   return !NEVER_SENT_CODES.has(code);
+}
+
+const GATEWAY_STATUSES = new Set([502, 503, 504]);
+
+/**
+ * An answer from something between us and PVE's handler rather than from the handler: PVE's
+ * 595/596 pseudo-statuses (pveproxy could not get an answer from pvedaemon or another node in
+ * time), or 502-504 from a reverse proxy in front of PVE. Undefined for anything else.
+ */
+export function describeGatewayAnswer(answer: PveAnswer, target: string): ProxyError | undefined {
+  if (answer.status < 590 && !GATEWAY_STATUSES.has(answer.status)) return undefined;
+
+  const code =
+    answer.status === 504 ? 'CLONE_PROXY_UPSTREAM_TIMEOUT' : 'CLONE_PROXY_UPSTREAM_RESET';
+  const line = `${answer.status} ${answer.reason}`.trim().slice(0, 200);
+  return new ProxyError(code, `PVE at ${target} answered ${line}`, {
+    cause: { code: `HTTP_${answer.status}` },
+  });
 }

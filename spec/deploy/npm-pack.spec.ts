@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
@@ -71,7 +71,25 @@ describe('the npm package', () => {
       [],
     );
     const firstLine = readFileSync(join(ROOT, binPath), 'utf8').split('\n')[0];
-    assert.equal(firstLine, '#!/usr/bin/env node', 'npm links the bin as an executable script');
+    // `--` ends Node's own options, so Node 20 does not take our --env-file for its own flag.
+    assert.equal(
+      firstLine,
+      '#!/usr/bin/env -S node --',
+      'npm links the bin as an executable script',
+    );
+
+    // Run it as an installed command is run: by its shebang, with a file Node would choke on.
+    chmodSync(join(ROOT, binPath), 0o755);
+    const run = spawnSync(
+      join(ROOT, binPath),
+      ['--env-file', '/nonexistent/env', '--check-config'],
+      {
+        encoding: 'utf8',
+        timeout: 10_000,
+      },
+    );
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /--env-file "\/nonexistent\/env" cannot be read \(ENOENT\)/);
   });
 
   it('should ship the README', function () {

@@ -22,6 +22,10 @@ describe('parsePveParams', () => {
     assert.deepEqual(params, { newid: '203', full: 'true', description: 'a&b' });
   });
 
+  it('should end a value at a second =, as PVE splits pairs', () => {
+    assert.equal(readParam(parsePveParams('', Buffer.from('newid=201=x')), 'newid'), '201');
+  });
+
   it('should keep repeated keys and drop _dc', () => {
     const params = parsePveParams('_dc=1', Buffer.from('newid=1&newid=2'));
     assert.deepEqual(params, { newid: ['1', '2'] });
