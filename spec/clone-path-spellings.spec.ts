@@ -84,7 +84,10 @@ describe('paths PVE refuses that a normalising proxy would turn into clones', ()
     }
 
     const seen = stack.pve.record.requests.map((request) => request.url);
-    assert.deepEqual(seen, paths.flatMap((path) => [path, path]));
+    assert.deepEqual(
+      seen,
+      paths.flatMap((path) => [path, path]),
+    );
     assert.equal(stack.pve.record.cloneTasks.length, 0);
   });
 });
