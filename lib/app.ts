@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import express, { type ErrorRequestHandler, type Express } from 'express';
 
 import { writeAnswer } from './clone/answer-writer';
@@ -16,6 +18,11 @@ import { createErrorAnswer } from './pve/envelope';
 export interface CloneProxy {
   app: Express;
   middleware: CloneProxyMiddleware;
+  /**
+   * The request listener for a server: clones, admin paths and nextid reservations go through
+   * `app`; everything else goes straight to passthrough, without Express on the hot path.
+   */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /**
@@ -34,10 +41,17 @@ export function createCloneProxy(
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  const lastResort = createLastResort(dependencies.logger ?? createSilentLogger());
   app.use(middleware);
-  app.use(createLastResort(dependencies.logger ?? createSilentLogger()));
+  app.use(lastResort);
 
-  return { app, middleware };
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (middleware.claims(req)) return void app(req, res);
+    middleware.passThrough(req, res, (error) => {
+      if (error) lastResort(error, req as never, res as never, () => {});
+    });
+  };
+  return { app, middleware, listener };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 import express, { type Express } from 'express';
@@ -14,10 +14,11 @@ import { type ProxyConfig, type ProxyOptions, verifyProxyOptions } from './confi
 import { ProxyError } from './errors';
 import { createNextidReservation } from './nextid/nextid-reservation';
 import { createRedisNextidHolds } from './nextid/redis-nextid-holds';
-import { type CloneProxyAdmin, createCloneProxyAdmin } from './observe/admin-router';
+import { ADMIN_PREFIX, type CloneProxyAdmin, createCloneProxyAdmin } from './observe/admin-router';
 import { createSilentLogger, type Logger } from './observe/logger';
 import { createPassthroughLog } from './observe/passthrough-log';
 import { createPassthrough, createPassthroughAgent } from './passthrough';
+import { parseCloneRoute } from './pve/clone-route';
 import { createRedisLink } from './redis/redis-link';
 import { createUpstreamAgent } from './upstream/upstream-agent';
 
@@ -48,6 +49,14 @@ export interface CloneProxyMiddleware extends Express {
   lanes: CloneLanes;
   /** What happens to clones, for metrics and status; listening never changes behaviour. */
   events: CloneEvents;
+  /**
+   * Whether this request needs more than passthrough (an admin path, a clone, a nextid call to
+   * reserve). A server may send every other request to `passThrough` without Express: that is
+   * the hot path, and Express's per-request work would cost more than the proxying itself.
+   */
+  claims(req: IncomingMessage): boolean;
+  /** Passthrough alone, as a plain Node handler (plus its debug log line). */
+  passThrough(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void;
   /** The admin endpoints this router serves; undefined with `admin: false`. */
   admin: CloneProxyAdmin | undefined;
   /** Answer waiting clones with 503, wait for the one in flight, release upstream connections. */
@@ -128,7 +137,8 @@ export function createCloneProxyMiddleware(
     router.use(createNextidReservation(lanes, context, holds));
   }
   router.use(createCloneAdmission(lanes, context));
-  router.use(createPassthroughLog(logger));
+  const passthroughLog = createPassthroughLog(logger);
+  router.use(passthroughLog);
   router.use(passthrough);
 
   return Object.assign(router, {
@@ -149,6 +159,15 @@ export function createCloneProxyMiddleware(
       socket.once('close', () => tunnels.delete(socket));
       passthrough.upgrade(req, socket as never, head);
       return true;
+    },
+    claims(req: IncomingMessage): boolean {
+      const target = req.url ?? '/';
+      if (admin && target.startsWith(ADMIN_PREFIX)) return true;
+      if (req.method === 'POST') return parseCloneRoute('POST', target, config.match) !== undefined;
+      return config.nextid === 'reserve' && req.method === 'GET' && target.includes('nextid');
+    },
+    passThrough(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
+      passthroughLog(req, res, () => passthrough(req as never, res as never, next));
     },
     config,
     lanes,

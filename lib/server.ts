@@ -46,8 +46,8 @@ export function createCloneProxyServer(
   let adminUrl: string | undefined;
 
   const server = config.tls
-    ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, proxy.app)
-    : createHttpServer(proxy.app);
+    ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, proxy.listener)
+    : createHttpServer(proxy.listener);
   const upgraded = new Set<Socket>();
   let stopping: Promise<void> | undefined;
   server.on('upgrade', (req, socket: Socket, head) => {

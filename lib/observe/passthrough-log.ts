@@ -9,6 +9,9 @@ import type { Logger } from './logger';
  */
 export function createPassthroughLog(logger: Logger) {
   return function logPassthrough(req: IncomingMessage, res: ServerResponse, next: () => void) {
+    // winston builds and streams a debug entry even when its level is off: skip the work.
+    if (!logger.isDebugEnabled()) return next();
+
     // Taken now: further down, a mounting gateway may rewrite req.url.
     const method = req.method;
     const path = (req.url ?? '/').split('?')[0];
