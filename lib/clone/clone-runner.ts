@@ -72,7 +72,6 @@ async function runClone(
   }
 
   // poll task, then release
-  const acceptedAt = Date.now();
   const upid = acceptance.upid.upid;
   context.events.emit('taskStarted', job, upid);
   lease.recordTask(upid);
@@ -88,7 +87,7 @@ async function runClone(
     onPollFailed: (failure) => context.events.emit('pollFailed', job, failure),
     meta: describeJob(job),
   });
-  if (end.kind === 'stopped') context.durations.record(kind, Date.now() - acceptedAt);
+  if (end.kind === 'stopped') context.durations.record(kind, end.endedAfterMs, end.endedBeforeMs);
   const ended = timing();
   const line = {
     ...describeJob(job),

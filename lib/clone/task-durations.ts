@@ -21,16 +21,28 @@ export class TaskDurations {
     return this.kinds.get(kind);
   }
 
-  record(kind: string, durationMs: number): void {
+  /**
+   * Record a task that ended between `afterMs` (last seen running) and `beforeMs` (seen
+   * stopped). The midpoint is the sample; half the interval is how unsure it is, so a first
+   * task seen late (while nothing was known and polls were sparse) gives a wide estimate that
+   * later, densely polled tasks narrow down.
+   */
+  record(kind: string, afterMs: number, beforeMs = afterMs): void {
+    const sample = (afterMs + beforeMs) / 2;
+    const unsure = (beforeMs - afterMs) / 2;
     const known = this.kinds.get(kind);
     if (!known) {
       if (this.kinds.size >= MAX_KINDS) this.kinds.delete(this.kinds.keys().next().value as string);
-      this.kinds.set(kind, { meanMs: durationMs, deviationMs: durationMs * 0.1, samples: 1 });
+      this.kinds.set(kind, {
+        meanMs: sample,
+        deviationMs: Math.max(unsure, sample * 0.02),
+        samples: 1,
+      });
       return;
     }
 
-    const deviation = Math.abs(durationMs - known.meanMs);
-    known.meanMs += WEIGHT * (durationMs - known.meanMs);
+    const deviation = Math.abs(sample - known.meanMs) + unsure;
+    known.meanMs += WEIGHT * (sample - known.meanMs);
     known.deviationMs += WEIGHT * (deviation - known.deviationMs);
     known.samples += 1;
   }

@@ -7,9 +7,12 @@ import { describeUpstreamFailure } from '../upstream/upstream-failure';
 import type { CloneContext } from './clone-context';
 import type { PollSchedule } from './poll-schedule';
 
-/** How watching a task ended. */
+/**
+ * How watching a task ended. A stopped task ended between the last poll that saw it running
+ * and the one that saw it stopped (milliseconds since the watch began).
+ */
 export type TaskEnd =
-  | { kind: 'stopped'; exitstatus: string }
+  | { kind: 'stopped'; exitstatus: string; endedAfterMs: number; endedBeforeMs: number }
   | { kind: 'timeout' }
   | { kind: 'unknown'; reason: string };
 
@@ -39,6 +42,7 @@ export async function watchTask(
   const deadline = started + config.pollTimeoutMs;
   let refused = 0;
   let transient = 0;
+  let lastRunningMs = 0;
 
   while (Date.now() < deadline) {
     const planned =
@@ -47,10 +51,14 @@ export async function watchTask(
         : options.schedule(Date.now() - started);
     await sleep(Math.max(0, Math.min(planned, deadline - Date.now())));
 
+    const polledMs = Date.now() - started;
     const poll = await pollOnce(upid, credentials, context);
-    if (poll.kind === 'stopped') return poll;
+    if (poll.kind === 'stopped') {
+      return { ...poll, endedAfterMs: lastRunningMs, endedBeforeMs: Date.now() - started };
+    }
 
     if (poll.kind === 'running') {
+      lastRunningMs = polledMs;
       refused = 0;
       transient = 0;
     } else if (poll.kind === 'transient') {

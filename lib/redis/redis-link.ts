@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 
 import { maskUrlPassword, type RedisFailureMode } from '../config/proxy-config';
 import type { Logger } from '../observe/logger';
@@ -24,7 +24,9 @@ export interface RedisLink {
 
 export function createRedisLink(url: string, failure: RedisFailureMode, logger: Logger): RedisLink {
   const where = maskUrlPassword(url);
-  const client = new Redis(url, {
+  // Loaded here, not at the top: a proxy without Redis should not pay its start-up time.
+  const { default: RedisClient } = require('ioredis') as typeof import('ioredis');
+  const client = new RedisClient(url, {
     connectTimeout: CONNECT_TIMEOUT_MS,
     commandTimeout: COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 1,

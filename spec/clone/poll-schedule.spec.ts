@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 
-import { createPollSchedule, DENSE_INTERVAL_MS } from '../../lib/clone/poll-schedule';
+import { createPollSchedule, LATE_POLL_CAP_MS } from '../../lib/clone/poll-schedule';
 import { TaskDurations } from '../../lib/clone/task-durations';
 
 /** The poll times a schedule produces for a task of `durationMs`, until it is seen stopped. */
@@ -24,8 +24,8 @@ describe('createPollSchedule', () => {
     const times = pollTimes(createPollSchedule(2000, true), 8000);
     assert.equal(times[0], 100);
     const gaps = times.slice(1).map((time, index) => time - times[index]);
-    assert.ok(gaps.every((gap) => gap <= 2000));
-    assert.ok(times.length <= 14, `${times.length} polls for an 8 s task`);
+    assert.ok(gaps.every((gap) => gap <= LATE_POLL_CAP_MS));
+    assert.ok(times.length <= 25, `${times.length} polls for an 8 s task`);
   });
 
   it('should see a task of the expected length stop within the dense interval', () => {
@@ -33,9 +33,9 @@ describe('createPollSchedule', () => {
     for (const durationMs of [3920, 4000, 4080]) {
       const times = pollTimes(createPollSchedule(2000, true, expected), durationMs);
       const seenAfterMs = times[times.length - 1] - durationMs;
-      assert.ok(seenAfterMs <= DENSE_INTERVAL_MS, `seen ${seenAfterMs} ms late`);
+      assert.ok(seenAfterMs <= 60, `seen ${seenAfterMs} ms late`);
       assert.ok(
-        times.length / (durationMs / 1000) <= 2.5,
+        times.length / (durationMs / 1000) <= 2,
         `${times.length} polls in ${durationMs} ms`,
       );
     }
@@ -44,7 +44,11 @@ describe('createPollSchedule', () => {
   it('should back off again when a task runs far past its expected end', () => {
     const expected = { meanMs: 1000, deviationMs: 10, samples: 5 };
     const times = pollTimes(createPollSchedule(2000, true, expected), 20_000);
-    assert.ok(times.length < 40, `${times.length} polls for a task 20 times longer than expected`);
+    const atMost = 20_000 / LATE_POLL_CAP_MS + 15;
+    assert.ok(
+      times.length < atMost,
+      `${times.length} polls for a task 20 times longer than expected`,
+    );
   });
 });
 
