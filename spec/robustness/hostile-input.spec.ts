@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
-
 import { send, sendClone, TOKEN } from '../support/http-client';
+import { sendRaw } from '../support/raw-http';
 import { type Stack, startStack } from '../support/stack';
 
 describe('hostile or odd input found by probing the proxy', () => {
@@ -91,21 +90,11 @@ describe('hostile or odd input found by probing the proxy', () => {
   });
 
   it('should answer a clone POST that asks for an upgrade instead of dropping it', async () => {
-    const port = Number(new URL(stack.proxyUrl).port);
-    const raw = await new Promise<string>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.write(
-          `POST /api2/json/nodes/pve1/lxc/9000/clone HTTP/1.1\r\nHost: x\r\nAuthorization: ${TOKEN}\r\n` +
-            'Connection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 9\r\n\r\nnewid=201',
-        );
-      });
-      let text = '';
-      socket.on('data', (chunk) => {
-        text += chunk;
-      });
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-    });
+    const raw = await sendRaw(
+      stack.proxyUrl,
+      `POST /api2/json/nodes/pve1/lxc/9000/clone HTTP/1.1\r\nHost: x\r\nAuthorization: ${TOKEN}\r\n` +
+        'Connection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 9\r\n\r\nnewid=201',
+    );
     assert.match(raw, /^HTTP\/1\.1 400 /);
     assert.equal(clonePosts().length, 0);
   });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
-
 import { send, sendClone, TOKEN } from '../support/http-client';
+import { sendRaw } from '../support/raw-http';
 import { type Stack, startStack } from '../support/stack';
 
 describe('odd clone input', () => {
@@ -93,20 +92,10 @@ describe('odd clone input', () => {
   });
 
   it('should refuse a header with a bare CR/LF and forward nothing', async () => {
-    const port = Number(new URL(stack.proxyUrl).port);
-    const raw = await new Promise<string>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.write(
-          `POST ${clonePath} HTTP/1.1\r\nHost: x\r\nAuthorization: ${TOKEN}\r\nX-Evil: a\rInjected: b\r\nContent-Length: 9\r\n\r\nnewid=207`,
-        );
-      });
-      let text = '';
-      socket.on('data', (chunk) => {
-        text += chunk;
-      });
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-    });
+    const raw = await sendRaw(
+      stack.proxyUrl,
+      `POST ${clonePath} HTTP/1.1\r\nHost: x\r\nAuthorization: ${TOKEN}\r\nX-Evil: a\rInjected: b\r\nContent-Length: 9\r\n\r\nnewid=207`,
+    );
     assert.match(raw, /^HTTP\/1\.1 400 /);
     assert.equal(clonePosts().length, 0);
   });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 
 import { createFakePve, type FakePve } from '../../lib/fake-pve';
 import { sendClone } from '../support/http-client';
+import { startServerProcess } from '../support/server-process';
 import { type Stack, startStack } from '../support/stack';
 import { until } from '../support/until';
 
@@ -53,32 +53,13 @@ describe('the server on SIGTERM', () => {
 
   const start = async (): Promise<{ url: string; exit: Promise<number | null> }> => {
     const target = await pve.listen(0, '127.0.0.1');
-    child = spawn(
-      process.execPath,
-      ['--require', 'tsx/cjs', join(__dirname, '..', '..', 'bin', 'pve-clone-proxy.ts')],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          CLONE_PROXY_LISTEN: '127.0.0.1:0',
-          CLONE_PROXY_TARGET: target,
-          CLONE_PROXY_POLL_INTERVAL: '20ms',
-          CLONE_PROXY_LOG_LEVEL: 'info',
-        },
-      },
-    );
-    const exit = new Promise<number | null>((resolve) =>
-      child?.on('exit', (code) => resolve(code)),
-    );
-    let log = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child?.stderr?.on('data', (chunk: Buffer) => {
-        log += chunk;
-        const match = /"url":"(http:\/\/[^"]+)"/.exec(log);
-        if (match) resolve(match[1]);
-      });
-      setTimeout(() => reject(new Error(`no listening line: ${log}`)), 8000).unref();
+    const server = await startServerProcess({
+      CLONE_PROXY_TARGET: target,
+      CLONE_PROXY_POLL_INTERVAL: '20ms',
+      CLONE_PROXY_LOG_LEVEL: 'info',
     });
-    return { url, exit };
+    child = server.child;
+    return server;
   };
 
   it('should let the clone in flight finish, answer it, and exit 0', async () => {

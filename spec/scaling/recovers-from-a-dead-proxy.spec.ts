@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 
 import { createFakePve, type FakePve } from '../../lib/fake-pve';
 import { createLaneKeys } from '../../lib/redis/lane-scripts';
 import { sendClone } from '../support/http-client';
+import { startServerProcess } from '../support/server-process';
 import { until } from '../support/until';
 import { type Proxies, startProxies } from './support/proxies';
 import { type RedisServer, startRedisServer } from './support/redis-server';
@@ -37,31 +37,16 @@ describe('a proxy killed while it holds the lane', () => {
   });
 
   /** The standalone server as a child process, as systemd would run it; resolves its URL. */
-  const startChild = (): Promise<string> => {
-    child = spawn(
-      process.execPath,
-      ['--require', 'tsx/cjs', join(__dirname, '..', '..', 'bin', 'pve-clone-proxy.ts')],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          CLONE_PROXY_LISTEN: '127.0.0.1:0',
-          CLONE_PROXY_TARGET: pveUrl,
-          CLONE_PROXY_POLL_INTERVAL: '20ms',
-          CLONE_PROXY_REDIS_URL: redis.url,
-          CLONE_PROXY_REDIS_LEASE: `${LEASE_MS}ms`,
-          CLONE_PROXY_LOG_FORMAT: 'json',
-        },
-      },
-    );
-    let log = '';
-    return new Promise<string>((resolve, reject) => {
-      child?.stderr?.on('data', (chunk: Buffer) => {
-        log += chunk;
-        const match = /"url":"(http:\/\/[^"]+)"/.exec(log);
-        if (match) resolve(match[1]);
-      });
-      setTimeout(() => reject(new Error(`no listening line: ${log}`)), 8000).unref();
+  const startChild = async (): Promise<string> => {
+    const server = await startServerProcess({
+      CLONE_PROXY_TARGET: pveUrl,
+      CLONE_PROXY_POLL_INTERVAL: '20ms',
+      CLONE_PROXY_REDIS_URL: redis.url,
+      CLONE_PROXY_REDIS_LEASE: `${LEASE_MS}ms`,
+      CLONE_PROXY_LOG_FORMAT: 'json',
     });
+    child = server.child;
+    return server.url;
   };
 
   it('should let the others go on after the lease, never beside the task still running', async () => {
