@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Command } from 'commander';
+import { isClusterWorker, runClusterWorker, startClusterPrimary } from '../lib/cluster/cluster';
 import { describeServerConfig, describeVariables } from '../lib/config/describe-config';
 import {
   createCloneProxyServer,
@@ -37,16 +38,36 @@ async function run(options: { envFile?: string; checkConfig?: boolean }): Promis
   }
 
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-  const server = createCloneProxyServer(config, { logger });
-  const url = await server.listen();
+  if (isClusterWorker()) return runClusterWorker(config, logger);
+
+  const { url, adminUrl, close } = await startServer(config, logger);
   // Handlers first: whoever waits for the line below may send a signal at once.
-  stopOnSignals(server.close, config, logger);
+  stopOnSignals(close, config, logger);
   logger.info('listening', {
     url,
-    statusPage: `${server.adminUrl ?? url}/_clone-proxy/status`,
+    workers: config.workers,
+    statusPage: `${adminUrl ?? url}/_clone-proxy/status`,
     target: config.target,
     queueSize: config.queueSize,
   });
+}
+
+/** One process, or (CLONE_PROXY_WORKERS > 1) the queue's owner plus workers on the listener. */
+async function startServer(
+  config: Readonly<ServerConfig>,
+  logger: ReturnType<typeof createLogger>,
+) {
+  if (config.workers > 1) {
+    const primary = await startClusterPrimary(config, logger);
+    return {
+      url: primary.url,
+      adminUrl: primary.owner.adminUrl,
+      close: primary.close,
+    };
+  }
+  const server = createCloneProxyServer(config, { logger });
+  const url = await server.listen();
+  return { url, adminUrl: server.adminUrl, close: server.close };
 }
 
 function stopOnSignals(

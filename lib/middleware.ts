@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 
 import express, { type Express } from 'express';
 
+import { claimsRequest } from './claims';
 import { createCloneAdmission } from './clone/clone-admission';
 import { CloneEvents } from './clone/clone-events';
 import { describeJob } from './clone/clone-job';
@@ -14,11 +15,10 @@ import { type ProxyConfig, type ProxyOptions, verifyProxyOptions } from './confi
 import { ProxyError } from './errors';
 import { createNextidReservation } from './nextid/nextid-reservation';
 import { createRedisNextidHolds } from './nextid/redis-nextid-holds';
-import { ADMIN_PREFIX, type CloneProxyAdmin, createCloneProxyAdmin } from './observe/admin-router';
+import { type CloneProxyAdmin, createCloneProxyAdmin } from './observe/admin-router';
 import { createSilentLogger, type Logger } from './observe/logger';
 import { createPassthroughLog } from './observe/passthrough-log';
 import { createPassthrough, createPassthroughAgent } from './passthrough';
-import { parseCloneRoute } from './pve/clone-route';
 import { createRedisLink } from './redis/redis-link';
 import { createUpstreamAgent } from './upstream/upstream-agent';
 
@@ -160,12 +160,7 @@ export function createCloneProxyMiddleware(
       passthrough.upgrade(req, socket as never, head);
       return true;
     },
-    claims(req: IncomingMessage): boolean {
-      const target = req.url ?? '/';
-      if (admin && target.startsWith(ADMIN_PREFIX)) return true;
-      if (req.method === 'POST') return parseCloneRoute('POST', target, config.match) !== undefined;
-      return config.nextid === 'reserve' && req.method === 'GET' && target.includes('nextid');
-    },
+    claims: (req: IncomingMessage) => claimsRequest(req, config, admin !== undefined),
     passThrough(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
       passthroughLog(req, res, () => passthrough(req as never, res as never, next));
     },

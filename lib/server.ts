@@ -116,7 +116,8 @@ function createAdminListener(proxy: CloneProxy): { server: Server; router: Clone
 
 const PASSTHROUGH_GRACE_MS = 2000;
 
-function listen(server: Server, address: ListenAddress, tls: boolean): Promise<string> {
+/** Listen on an address; a failure names the address and the reason (`CLONE_PROXY_LISTEN_FAILED`). */
+export function listen(server: Server, address: ListenAddress, tls: boolean): Promise<string> {
   const wanted = formatListenAddress(address);
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {

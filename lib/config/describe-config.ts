@@ -65,6 +65,7 @@ export function describeServerConfig(config: Readonly<ServerConfig>): string {
       'CLONE_PROXY_ADMIN_LISTEN',
       config.adminListen ? formatListenAddress(config.adminListen) : 'unset (on the API listener)',
     ],
+    ['CLONE_PROXY_WORKERS', String(config.workers)],
   ];
   return lines.map(([name, value]) => `${name}=${value}`).join('\n');
 }

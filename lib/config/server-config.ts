@@ -22,6 +22,8 @@ export interface ServerConfig extends ProxyConfig {
   logFormat?: 'json' | 'pretty';
   /** Serve the admin endpoints here instead of on the API listener. */
   adminListen?: ListenAddress;
+  /** Processes serving the listener; the clone queue stays in one. */
+  workers: number;
 }
 
 const duration = makeValidator<string>((input) => {
@@ -123,6 +125,7 @@ const ENV_SPEC = {
   }),
   CLONE_PROXY_LOG_FORMAT: str({ choices: ['json', 'pretty'], default: undefined, example: 'json' }),
   CLONE_PROXY_ADMIN_LISTEN: listenAddress({ default: undefined, example: '127.0.0.1:9081' }),
+  CLONE_PROXY_WORKERS: count({ default: 1, example: '2' }),
 };
 
 /** The variables the server reads, with their defaults and examples, for docs and `--help`. */
@@ -170,6 +173,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv): Readonly<ServerConfig>
     logLevel: clean.CLONE_PROXY_LOG_LEVEL,
     logFormat: clean.CLONE_PROXY_LOG_FORMAT as ServerConfig['logFormat'],
     adminListen: clean.CLONE_PROXY_ADMIN_LISTEN,
+    workers: Math.max(1, clean.CLONE_PROXY_WORKERS),
   });
 }
 
