@@ -103,9 +103,11 @@ export async function runClusterWorker(
     process.exit(2);
   }
 
-  let stopping: Promise<void> | undefined;
+  let stopping = false;
   const stop = () => {
-    stopping ??= front.close().then(() => process.exit(0));
+    if (stopping) return;
+    stopping = true;
+    front.close().then(() => process.exit(0));
   };
   process.on('message', (message) => message === 'shutdown' && stop());
   process.on('disconnect', stop);
