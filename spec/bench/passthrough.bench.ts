@@ -24,7 +24,7 @@ const CONNECTIONS = 32;
 const CLOCK_TICK_MS = 10;
 const WARMUP_SECONDS = 0.5;
 /** Let a server finish what the last run left queued before the next run starts. */
-const SETTLE_MS = 500;
+const SETTLE_MS = 300;
 const PUT_BODY = `description=${'x'.repeat(64 * 1024 - 'description='.length)}`;
 const WORKLOADS = [
   { name: 'GET /api2/json/version', method: 'GET', path: '/api2/json/version' },
@@ -48,6 +48,7 @@ interface Measured extends LoadResult {
 
 interface Plan {
   seconds: number;
+  pacedSeconds: number;
   /** A first, longer warm-up per target: JIT, and modules loaded on first use. */
   firstWarmupSeconds: number;
   getRounds: number;
@@ -69,6 +70,7 @@ export async function benchPassthrough(options: {
   const plan: Plan = options.quick
     ? {
         seconds: 3,
+        pacedSeconds: 3,
         firstWarmupSeconds: 1,
         getRounds: 1,
         putRounds: 1,
@@ -77,7 +79,8 @@ export async function benchPassthrough(options: {
       }
     : {
         seconds: 10,
-        firstWarmupSeconds: 3,
+        pacedSeconds: 6,
+        firstWarmupSeconds: 2,
         getRounds: 3,
         putRounds: 2,
         pacedRounds: 2,
@@ -144,7 +147,7 @@ export async function benchPassthrough(options: {
         await sleep(SETTLE_MS);
         await runLoad(load, 'paced', { ...job(target, WORKLOADS[0], WARMUP_SECONDS), rate });
         const result = await measure(target, () =>
-          runLoad(load, 'paced', { ...job(target, WORKLOADS[0], plan.seconds), rate }),
+          runLoad(load, 'paced', { ...job(target, WORKLOADS[0], plan.pacedSeconds), rate }),
         );
         paced.set(target.name, [...(paced.get(target.name) ?? []), result]);
       }
@@ -288,11 +291,11 @@ async function profileProxy(
       .join(', ');
     return {
       title: 'Where the proxy spends its time',
-      method: `\`node --cpu-prof\` on a fresh proxy process during ${seconds} s of the GET load (after a ${plan.firstWarmupSeconds} s warm-up) at ${CONNECTIONS} connections (${formatNumber(result.requestsPerSecond)} req/s under the profiler), before any tuning. Self time per function, over ${formatNumber(summary.busyMs / 1000, 1)} s of busy (non-idle) time.`,
+      method: `\`node --cpu-prof\` on a fresh proxy process during ${seconds} s of the GET load (after a ${plan.firstWarmupSeconds} s warm-up) at ${CONNECTIONS} connections (${formatNumber(result.requestsPerSecond)} req/s under the profiler). Self time per function, over ${formatNumber(summary.busyMs / 1000, 1)} s of busy (non-idle) time.`,
       tables: [table],
       reading: [
         `Self time by where the code lives: ${areas}.`,
-        'Lines of our own TypeScript are not given: under tsx the profile holds transpiled lines.',
+        'The profiler samples on a wall-clock timer, so on this busy 2-core machine the time the proxy waits for a core after a socket write wakes the double or the client is booked to that write (`writev`, `writeLatin1String`); compare with "CPU per request" above. Lines of our own TypeScript are not given: under tsx the profile holds transpiled lines.',
       ],
     };
   } finally {
@@ -358,6 +361,15 @@ function describePeaks(
       `The PUT rows show the double's limit more than the fronts': it takes ${formatNumber(putDirect)} such PUTs per second on its own, so every front reaches about as much; a front's own cost for large bodies only shows once the double is faster than the fronts.`,
     );
   }
+  const nginx = targets.find((t) => t.name.startsWith('nginx'));
+  const nginxFailed = nginx
+    ? WORKLOADS.flatMap((w) => figures(w, nginx)).reduce((sum, r) => sum + r.failed, 0)
+    : 0;
+  if (nginxFailed > 0) {
+    reading.push(
+      `nginx's ${nginxFailed} failures are connections it closes after its default 1,000 requests each (\`keepalive_requests\`), with a request already sent on them; autocannon counts those as errors.`,
+    );
+  }
   for (const line of skipped) reading.push(`Not measured: ${line}.`);
 
   return {
@@ -402,12 +414,14 @@ function describePaced(
     }),
   };
   const added = median(addedOf(targets[1]));
+  const coreShare = (rate * median(runsOf(targets[1]).map((r) => r.cpuUsPerRequest))) / 1e6;
   return {
     title: 'Latency at half of the proxy’s peak',
-    method: `${rate} GET/s (half of the proxy's median peak of ${formatNumber(proxyPeak)} req/s), ${plan.seconds} s per target and round, ${plan.pacedRounds} round(s), sent at a steady pace by a small open-loop generator (undici, ${CONNECTIONS} connections): request i leaves at i / rate whether or not earlier ones are back. autocannon's \`overallRate\` is not used because it sends each connection's quota for a second in a burst at the start of that second. Latency runs from a request leaving the generator to its answer; "schedule slip" shows how late requests left, i.e. whether the generator kept the pace.`,
+    method: `${rate} GET/s (half of the proxy's median peak of ${formatNumber(proxyPeak)} req/s), ${plan.pacedSeconds} s per target and round, ${plan.pacedRounds} round(s), sent at a steady pace by a small open-loop generator (undici, ${CONNECTIONS} connections): request i leaves at i / rate whether or not earlier ones are back. autocannon's \`overallRate\` is not used because it sends each connection's quota for a second in a burst at the start of that second. Latency runs from a request leaving the generator to its answer; "schedule slip" shows how late requests left, i.e. whether the generator kept the pace.`,
     tables: [table],
     reading: [
       `Goal: p99 added by the proxy under ${GOAL_ADDED_P99_MS} ms at half its peak: ${formatNumber(added, 2)} ms, ${formatVerdict(added < GOAL_ADDED_P99_MS)}.`,
+      `At this rate the proxy spends more CPU per request than at its peak (no batching of reads and writes): ${formatNumber(coreShare * 100)} % of a core, on a machine whose two cores also run the generator, the double and anything else; where that approaches a whole core, requests queue and the tail grows.`,
     ],
   };
 }

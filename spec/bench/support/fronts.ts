@@ -20,9 +20,9 @@ export interface Front {
 }
 
 /**
- * nginx as Debian ships it (workers: one per core), with the two settings a reverse proxy in
- * front of PVE would get anyway: upstream keep-alive, and a body buffer that holds a 64 KiB
- * form in memory instead of a temp file.
+ * nginx as Debian ships it (workers: one per core), with the settings a reverse proxy in front
+ * of PVE would get anyway: upstream keep-alive that ends before the upstream's own, and a body
+ * buffer that holds a 64 KiB form in memory instead of a temp file.
  */
 export const NGINX: Front = {
   name: 'nginx',
@@ -45,7 +45,9 @@ export const NGINX: Front = {
         (kind) => `    ${kind}_temp_path ${join(dir, kind)};`,
       ),
       '    client_body_buffer_size 128k;',
-      `    upstream pve { server ${hostPort(upstreamUrl)}; keepalive 64; }`,
+      // Below Node's own 5 s keep-alive timeout in the double, so nginx never reuses a
+      // connection the double is closing (a 502 otherwise, after each idle pause).
+      `    upstream pve { server ${hostPort(upstreamUrl)}; keepalive 64; keepalive_timeout 4s; }`,
       '    server {',
       `        listen 127.0.0.1:${port};`,
       '        location / {',
