@@ -122,17 +122,15 @@ function perlSplit(text: string, separator: RegExp): string[] {
   return parts;
 }
 
+// `%XX` becomes its byte, everything else stays the byte it was (the text holds the body's bytes
+// as latin1 characters), and the result is read as UTF-8. One regular expression pass: a
+// 64 KiB form body must not cost a slice per byte.
 function decodeComponent(text: string): string {
-  const bytes = Buffer.from(text.replace(/\+/g, ' '), 'latin1');
-  const decoded: number[] = [];
-  for (let i = 0; i < bytes.length; i++) {
-    const hex = bytes.subarray(i + 1, i + 3).toString('latin1');
-    if (bytes[i] === 0x25 && /^[0-9a-fA-F]{2}$/.test(hex)) {
-      decoded.push(Number.parseInt(hex, 16));
-      i += 2;
-    } else {
-      decoded.push(bytes[i]);
-    }
-  }
-  return Buffer.from(decoded).toString('utf8');
+  const spaced = text.replace(/\+/g, ' ');
+  const bytes = spaced.includes('%')
+    ? spaced.replace(/%([0-9a-fA-F]{2})/g, (_match, hex: string) =>
+        String.fromCharCode(Number.parseInt(hex, 16)),
+      )
+    : spaced;
+  return Buffer.from(bytes, 'latin1').toString('utf8');
 }
