@@ -1,23 +1,48 @@
-import { Agent, buildConnector } from 'undici';
+import type { TLSSocket } from 'node:tls';
+
+import type { Agent, Dispatcher } from 'undici';
 
 import { createTlsOptions, type TlsTrust, verifyPinnedCertificate } from './tls-trust';
 
 /**
  * The one undici dispatcher for the requests the proxy makes itself (clones and task polls):
- * keep-alive connections to PVE with the configured certificate trust.
+ * keep-alive connections to PVE with the configured certificate trust. undici is loaded on the
+ * first request, not at start: it is the largest of our modules to load, and a proxy that is
+ * only restarted should listen again at once.
  */
-export function createUpstreamAgent(trust: TlsTrust): Agent {
+export function createUpstreamAgent(trust: TlsTrust): Dispatcher {
+  let agent: Agent | undefined;
+  const get = () => {
+    agent ??= buildAgent(trust);
+    return agent;
+  };
+
+  const lazy = {
+    dispatch: (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) =>
+      get().dispatch(options, handler),
+    close: async () => {
+      await agent?.close();
+    },
+    destroy: async () => {
+      await agent?.destroy();
+    },
+  };
+  return lazy as unknown as Dispatcher;
+}
+
+function buildAgent(trust: TlsTrust): Agent {
+  const { Agent: UndiciAgent, buildConnector } = require('undici') as typeof import('undici');
   const connect = buildConnector({ ...createTlsOptions(trust) });
   const fingerprint = trust.tlsFingerprint;
-  if (fingerprint === undefined) return new Agent({ connect });
+  if (fingerprint === undefined) return new UndiciAgent({ connect });
 
-  return new Agent({
+  return new UndiciAgent({
     connect(options, callback) {
       connect(options, (error, socket) => {
         if (error || !socket || options.protocol !== 'https:')
           return callback(error, socket as never);
         try {
-          verifyPinnedCertificate(socket as import('node:tls').TLSSocket, fingerprint);
+          verifyPinnedCertificate(socket as TLSSocket, fingerprint);
         } catch (mismatch) {
           socket.destroy();
           return callback(mismatch as Error, null);
