@@ -1,4 +1,6 @@
 import { DEFAULT_OPTIONS } from '../../lib/config/proxy-config';
+import { findMissingCommand } from '../deploy/support/front-process';
+import { type RedisServer, startRedisServer } from '../scaling/support/redis-server';
 import { type Reply, send, TOKEN } from '../support/http-client';
 import type { DoubleRecord, DoubleSettings } from './children/pve-double';
 import { type BenchChild, startBenchChild } from './support/bench-child';
@@ -20,6 +22,9 @@ const LONGEST_MS = 8_000;
 const JITTER = 0.02;
 const FIRST_NEWID = 3000;
 const FIXED_INTERVAL_MS = 2000;
+/** Proxy processes sharing one redis-server in the Redis setting (issue 6). */
+const REDIS_PROXIES = 3;
+const REDIS_NAME = `${REDIS_PROXIES} proxies on Redis`;
 
 const GOALS = { makespanRatio: 1.05, gapMedianMs: 50, gapP95Ms: 250, pollsPerTaskSecond: 2 };
 
@@ -32,6 +37,8 @@ interface PlannedClone {
 interface Setting {
   name: string;
   env: Record<string, string>;
+  /** Proxy processes on one redis-server of their own, clones spread round-robin over them. */
+  redisProxies?: number;
 }
 
 interface PipelineRun {
@@ -44,6 +51,7 @@ interface PipelineRun {
   learnedGapP95Ms: number;
   pollsPerClone: number;
   pollsPerTaskSecond: number;
+  maxConcurrentCloneTasks: number;
   failed: number;
 }
 
@@ -92,6 +100,9 @@ export async function benchClonePipeline(options: {
       env: { CLONE_PROXY_POLL_INTERVAL: `${fixedMs}ms`, CLONE_PROXY_ADAPTIVE_POLLING: 'false' },
     },
   ];
+  const redisMissing = findMissingCommand('redis-server', ['--version']);
+  if (redisMissing) options.log(`clone pipeline: ${REDIS_NAME} skipped: ${redisMissing}`);
+  else settings.push({ name: REDIS_NAME, env: {}, redisProxies: REDIS_PROXIES });
   const sumMs = plan.reduce((sum, clone) => sum + clone.taskMs, 0);
   options.log(
     `clone pipeline: ${plan.length} clones, task sum ${(sumMs / 1000).toFixed(1)} s, ${replicas} run(s) of each setting side by side`,
@@ -105,7 +116,7 @@ export async function benchClonePipeline(options: {
     const startedAt = performance.now();
     const limitMs = sumMs * 2 + 30_000;
     const finishes = await Promise.all(
-      pairs.map((pair) => submitAll(pair.proxyUrl, plan, limitMs)),
+      pairs.map((pair) => submitAll(pair.proxyUrls, plan, limitMs)),
     );
     results = await Promise.all(
       pairs.map(async (pair, i) =>
@@ -113,20 +124,21 @@ export async function benchClonePipeline(options: {
       ),
     );
   } finally {
-    await Promise.all(pairs.flatMap((pair) => [pair.proxy.stop(), pair.double.stop()]));
+    await Promise.all(pairs.map(stopPair));
   }
 
   const bySetting = settings.map((setting, s) => ({
     setting,
     runs: results.slice(s * replicas, (s + 1) * replicas),
   }));
-  return describe(bySetting, plan, replicas, scale, hasAdaptive);
+  return describe(bySetting, plan, replicas, scale, hasAdaptive, redisMissing);
 }
 
 interface Pair {
   double: BenchChild;
-  proxy: BenchChild;
-  proxyUrl: string;
+  proxies: BenchChild[];
+  proxyUrls: string[];
+  redis?: RedisServer;
 }
 
 async function startPair(plan: PlannedClone[], setting: Setting): Promise<Pair> {
@@ -142,18 +154,38 @@ async function startPair(plan: PlannedClone[], setting: Setting): Promise<Pair> 
   const double = await startBenchChild('pve-double', {
     env: { BENCH_DOUBLE: JSON.stringify(settings) },
   });
-  const proxy = await startBenchChild('proxy-server', {
+  const pair: Pair = { double, proxies: [], proxyUrls: [] };
+  try {
+    const env = { ...setting.env };
+    if (setting.redisProxies) {
+      pair.redis = await startRedisServer();
+      env.CLONE_PROXY_REDIS_URL = pair.redis.url;
+    }
+    for (let i = 0; i < (setting.redisProxies ?? 1); i++) {
+      pair.proxies.push(await startProxy(String(double.ready.url), env));
+    }
+  } catch (error) {
+    await stopPair(pair);
+    throw error;
+  }
+  pair.proxyUrls = pair.proxies.map((proxy) => String(proxy.ready.url));
+  return pair;
+}
+
+function startProxy(doubleUrl: string, env: Record<string, string>): Promise<BenchChild> {
+  return startBenchChild('proxy-server', {
     env: {
       CLONE_PROXY_LISTEN: '127.0.0.1:0',
-      CLONE_PROXY_TARGET: String(double.ready.url),
+      CLONE_PROXY_TARGET: doubleUrl,
       CLONE_PROXY_LOG_FORMAT: 'json',
-      ...setting.env,
+      ...env,
     },
-  }).catch(async (error) => {
-    await double.stop();
-    throw error;
   });
-  return { double, proxy, proxyUrl: String(proxy.ready.url) };
+}
+
+async function stopPair(pair: Pair): Promise<void> {
+  await Promise.all([...pair.proxies.map((proxy) => proxy.stop()), pair.double.stop()]);
+  await pair.redis?.close();
 }
 
 interface Finish {
@@ -161,12 +193,17 @@ interface Finish {
   failed: number;
 }
 
-async function submitAll(proxyUrl: string, plan: PlannedClone[], limitMs: number): Promise<Finish> {
+/** Every clone at once, spread round-robin over the proxies. */
+async function submitAll(
+  proxyUrls: string[],
+  plan: PlannedClone[],
+  limitMs: number,
+): Promise<Finish> {
   let lastAnswerAt = 0;
   let failed = 0;
   await Promise.all(
-    plan.map(async (clone) => {
-      const reply: Reply | undefined = await send(proxyUrl, {
+    plan.map(async (clone, i) => {
+      const reply: Reply | undefined = await send(proxyUrls[i % proxyUrls.length], {
         method: 'POST',
         path: `/api2/json/nodes/pve1/lxc/${clone.vmid}/clone`,
         headers: { Authorization: TOKEN, 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -210,6 +247,7 @@ function summarize(
     learnedGapP95Ms: percentile(learnedGaps, 95),
     pollsPerClone: record.statusPolls / plan.length,
     pollsPerTaskSecond: record.statusPolls / (taskSumMs / 1000),
+    maxConcurrentCloneTasks: record.maxConcurrentCloneTasks,
     failed: finish.failed + Math.max(0, plan.length - clones.length),
   };
 }
@@ -220,6 +258,7 @@ function describe(
   replicas: number,
   scale: number,
   hasAdaptive: boolean,
+  redisMissing: string | undefined,
 ): Section {
   const figure = (runs: PipelineRun[], pick: (run: PipelineRun) => number) =>
     spreadOf(runs.map(pick));
@@ -230,6 +269,7 @@ function describe(
     ['gap p95, known templates', (r) => r.learnedGapP95Ms, 0, ' ms'],
     ['polls per clone', (r) => r.pollsPerClone, 1, ''],
     ['polls per task-second', (r) => r.pollsPerTaskSecond, 2, ''],
+    ['most tasks at once', (r) => r.maxConcurrentCloneTasks, 0, ''],
   ];
   const table: Table = {
     head: ['setting', ...columns.map(([name]) => name), 'failed clones'],
@@ -239,13 +279,14 @@ function describe(
       String(runs.reduce((sum, r) => sum + r.failed, 0)),
     ]),
   };
-  const [adaptive, fixed] = bySetting.map(({ runs }) => ({
+  const [adaptive, fixed, redis] = bySetting.map(({ runs }) => ({
     ratio: figure(runs, (r) => r.makespanRatio).median,
     gapMedian: figure(runs, (r) => r.gapMedianMs).median,
     gapP95: figure(runs, (r) => r.gapP95Ms).median,
     learnedP95: figure(runs, (r) => r.learnedGapP95Ms).median,
     polls: figure(runs, (r) => r.pollsPerTaskSecond).median,
     makespan: figure(runs, (r) => r.makespanMs).median,
+    mostAtOnce: Math.max(...runs.map((r) => r.maxConcurrentCloneTasks)),
   }));
   const goal = (limit: number, value: number, unit = '') =>
     `≤ ${limit}${unit}: ${formatVerdict(value <= limit)}`;
@@ -257,6 +298,7 @@ function describe(
     '',
     '',
     goal(GOALS.pollsPerTaskSecond, adaptive.polls),
+    goal(1, adaptive.mostAtOnce),
     '0',
   ]);
 
@@ -270,6 +312,9 @@ function describe(
     `With the defaults the 20 clones took ${adaptive.ratio.toFixed(3)} times the sum of their tasks; with fixed ${(FIXED_INTERVAL_MS * scale) / 1000} s polling ${fixed.ratio.toFixed(3)} times: ${savedPerClone.toFixed(2)} s more per clone, spent waiting for a poll that comes up to a whole interval after the task stopped.`,
     `The dispatch gap is what the proxy adds between two tasks: seeing the stop, answering the client, sending the next POST. With 19 gaps per run the p95 is the largest one, and 4 of them follow a template's first clone, whose duration the proxy cannot know yet; after a known template the p95 is ${formatNumber(adaptive.learnedP95)} ms.`,
     `Polls per task-second: ${adaptive.polls.toFixed(2)} adaptive against ${fixed.polls.toFixed(2)} fixed.`,
+    redis
+      ? `${REDIS_NAME} (issue 6): the clones spread round-robin over ${REDIS_PROXIES} proxy processes that share one redis-server took ${redis.ratio.toFixed(3)} times the task sum, against ${adaptive.ratio.toFixed(3)} for one proxy with its lanes in memory; dispatch gap median ${formatNumber(redis.gapMedian)} ms (in memory ${formatNumber(adaptive.gapMedian)} ms), p95 ${formatNumber(redis.gapP95)} ms (${formatNumber(adaptive.gapP95)} ms). At most ${redis.mostAtOnce} clone task(s) ran at once in the double; one at a time: ${formatVerdict(redis.mostAtOnce <= 1)}.`
+      : `${REDIS_NAME}: not measured (${redisMissing}).`,
   ];
   if (scale !== 1) {
     reading.push(
@@ -284,7 +329,7 @@ function describe(
   const runs = replicas === 1 ? 'one run' : `${replicas} runs`;
   return {
     title: 'Clone pipeline',
-    method: `20 clones (4 templates × 5) submitted at once to the proxy in front of the PVE double, all default settings except the one named; ${scale === 1 ? '' : `task durations scaled by ${scale} (quick mode); `}${runs} per setting, all side by side, each with its own double and proxy process. Figures: median of the runs (min–max). Makespan runs from submitting to the last answer; the dispatch gap from a task's end in the double to the next clone POST reaching the double.`,
+    method: `20 clones (4 templates × 5) submitted at once to the proxy in front of the PVE double, all default settings except the one named; ${scale === 1 ? '' : `task durations scaled by ${scale} (quick mode); `}${runs} per setting, all side by side, each with its own double and proxy process (the ${REDIS_NAME} row: ${REDIS_PROXIES} proxy processes and a redis-server of its own, on a free loopback port, persisting nothing). Figures: median of the runs (min–max). Makespan runs from submitting to the last answer; the dispatch gap from a task's end in the double to the next clone POST reaching the double.`,
     tables: [table],
     reading,
   };

@@ -8,6 +8,7 @@ import { send, TOKEN } from '../support/http-client';
 import type { LoadJob, LoadResult } from './children/load-generator';
 import type { DoubleSettings } from './children/pve-double';
 import { type BenchChild, startBenchChild } from './support/bench-child';
+import { startClusterProxy } from './support/cluster-proxy';
 import { type ProfileWindow, summarizeProfile } from './support/cpu-profile';
 import { CADDY, type Front, NGINX } from './support/fronts';
 import {
@@ -31,6 +32,8 @@ const WORKLOADS = [
   { name: 'PUT 64 KiB config', method: 'PUT', path: '/api2/json/nodes/pve1/lxc/100/config' },
 ] as const;
 const GOAL_ADDED_P99_MS = 2;
+const WORKERS = 2;
+const WORKERS_NAME = `pve-clone-proxy, ${WORKERS} workers`;
 
 type Workload = (typeof WORKLOADS)[number];
 
@@ -103,6 +106,15 @@ export async function benchPassthrough(options: {
       { name: 'pve-clone-proxy', url: String(proxy.ready.url), pid: proxy.pid },
     ];
     const skipped: string[] = [];
+    const workers = await startClusterProxy(WORKERS, doubleUrl).catch((error: Error) => {
+      skipped.push(`${WORKERS_NAME}: ${error.message.split('\n')[0]}`);
+      return undefined;
+    });
+    if (workers) {
+      started.push(workers);
+      // Several processes, like nginx and Caddy: no CPU per request.
+      targets.push({ name: WORKERS_NAME, url: workers.url });
+    }
     for (const front of [NGINX, CADDY]) {
       const running = await startFront(front, doubleUrl, skipped);
       if (!running) continue;
@@ -134,15 +146,21 @@ export async function benchPassthrough(options: {
       }
     }
 
-    // half of the proxy's own peak, paced
-    const proxyPeak = median(
-      (peaks.get(`${WORKLOADS[0].name}|${targets[1].name}`) ?? []).map((r) => r.requestsPerSecond),
+    // half of the proxy's own peak, paced; the workers at half of theirs
+    const peakOf = (target: Target) =>
+      median(
+        (peaks.get(`${WORKLOADS[0].name}|${target.name}`) ?? []).map((r) => r.requestsPerSecond),
+      );
+    const halfOf = (peak: number) => Math.max(1, Math.round(peak / 2));
+    const proxyPeak = peakOf(targets[1]);
+    const pacedTargets = targets.filter((t, i) => i < 2 || t.name === WORKERS_NAME);
+    const rates = new Map(
+      pacedTargets.map((t) => [t.name, halfOf(t.name === WORKERS_NAME ? peakOf(t) : proxyPeak)]),
     );
-    const rate = Math.max(1, Math.round(proxyPeak / 2));
-    const pacedTargets = targets.slice(0, 2);
     const paced = new Map<string, Measured[]>();
     for (let round = 0; round < plan.pacedRounds; round++) {
       for (const target of pacedTargets) {
+        const rate = rates.get(target.name) ?? 1;
         options.log(`passthrough: ${rate} GET/s paced via ${target.name}, round ${round + 1}`);
         await sleep(SETTLE_MS);
         await runLoad(load, 'paced', { ...job(target, WORKLOADS[0], WARMUP_SECONDS), rate });
@@ -159,7 +177,7 @@ export async function benchPassthrough(options: {
 
     return [
       describePeaks(targets, peaks, plan, skipped),
-      describePaced(pacedTargets, paced, rate, proxyPeak, plan),
+      describePaced(pacedTargets, paced, rates, proxyPeak, plan),
       profile,
     ];
   } finally {
@@ -329,24 +347,30 @@ function describePeaks(
   );
 
   // Ratios within a round, so that both sides of each ratio saw the same machine.
-  const ratioTo = (workload: Workload, other: Target) => {
+  const ratioOf = (workload: Workload, mine: Target, other: Target) => {
     const theirs = figures(workload, other).map((r) => r.requestsPerSecond);
-    return median(figures(workload, targets[1]).map((r, i) => r.requestsPerSecond / theirs[i]));
+    return median(figures(workload, mine).map((r, i) => r.requestsPerSecond / theirs[i]));
   };
+  const proxies = targets.filter((t) => t.name.startsWith('pve-clone-proxy'));
+  const fronts = targets.slice(1).filter((t) => !proxies.includes(t));
   const reading: string[] = [];
   for (const workload of WORKLOADS) {
-    const parts = targets
-      .slice(2)
-      .map((other) => `${formatNumber(ratioTo(workload, other), 2)}× the rate of ${other.name}`);
-    reading.push(
-      `${workload.name}: the proxy passes ${formatNumber(ratioTo(workload, targets[0]) * 100)} % of the rate the double reaches alone${parts.length ? `, ${parts.join(', ')}` : ''}.`,
-    );
+    for (const proxy of proxies) {
+      const parts = fronts.map(
+        (other) => `${formatNumber(ratioOf(workload, proxy, other), 2)}× the rate of ${other.name}`,
+      );
+      reading.push(
+        `${workload.name}: ${proxy.name} passes ${formatNumber(ratioOf(workload, proxy, targets[0]) * 100)} % of the rate the double reaches alone${parts.length ? `, ${parts.join(', ')}` : ''}.`,
+      );
+    }
   }
   const caddy = targets.find((t) => t.name.startsWith('Caddy'));
   if (caddy) {
-    const ratio = ratioTo(WORKLOADS[0], caddy);
+    const ratios = proxies.map((proxy) => ({ proxy, ratio: ratioOf(WORKLOADS[0], proxy, caddy) }));
+    const best = ratios.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+    const listed = ratios.map((r) => `${r.proxy.name} ${formatNumber(r.ratio, 2)}×`).join(', ');
     reading.push(
-      `Goal: proxy throughput ≥ Caddy's (GET): ${formatNumber(ratio, 2)}×, ${formatVerdict(ratio >= 1)}.`,
+      `Goal: proxy throughput ≥ Caddy's (GET): ${listed}; ${formatVerdict(best.ratio >= 1)}${best.ratio >= 1 ? `, by ${best.proxy.name}` : ''}.`,
     );
   }
   const cpu = (target: Target) =>
@@ -383,10 +407,13 @@ function describePeaks(
 function describePaced(
   targets: Target[],
   paced: Map<string, Measured[]>,
-  rate: number,
+  rates: Map<string, number>,
   proxyPeak: number,
   plan: Plan,
 ): Section {
+  const rate = rates.get(targets[1].name) ?? 0;
+  /** Rows paced at their own half peak name their rate; their added p99 has no direct twin. */
+  const ownRate = (target: Target) => (rates.get(target.name) ?? rate) !== rate;
   const runsOf = (target: Target) => paced.get(target.name) ?? [];
   const direct = runsOf(targets[0]);
   const addedOf = (target: Target) => runsOf(target).map((r, i) => r.p99Ms - direct[i].p99Ms);
@@ -403,11 +430,13 @@ function describePaced(
     rows: targets.map((target) => {
       const runs = runsOf(target);
       return [
-        target.name,
+        ownRate(target) ? `${target.name} (at ${rates.get(target.name)} GET/s)` : target.name,
         formatSpread(spreadOf(runs.map((r) => r.p50Ms)), 2, ' ms'),
         formatSpread(spreadOf(runs.map((r) => r.p99Ms)), 2, ' ms'),
-        target === targets[0] ? '' : formatSpread(spreadOf(addedOf(target)), 2, ' ms'),
-        formatSpread(spreadOf(runs.map((r) => r.cpuUsPerRequest)), 0, ' µs'),
+        target === targets[0] || ownRate(target)
+          ? ''
+          : formatSpread(spreadOf(addedOf(target)), 2, ' ms'),
+        target.pid ? formatSpread(spreadOf(runs.map((r) => r.cpuUsPerRequest)), 0, ' µs') : '–',
         formatSpread(spreadOf(runs.map((r) => r.lateP99Ms ?? Number.NaN)), 2, ' ms'),
         String(runs.reduce((sum, r) => sum + r.failed, 0)),
       ];
@@ -417,7 +446,7 @@ function describePaced(
   const coreShare = (rate * median(runsOf(targets[1]).map((r) => r.cpuUsPerRequest))) / 1e6;
   return {
     title: 'Latency at half of the proxy’s peak',
-    method: `${rate} GET/s (half of the proxy's median peak of ${formatNumber(proxyPeak)} req/s), ${plan.pacedSeconds} s per target and round, ${plan.pacedRounds} round(s), sent at a steady pace by a small open-loop generator (undici, ${CONNECTIONS} connections): request i leaves at i / rate whether or not earlier ones are back. autocannon's \`overallRate\` is not used because it sends each connection's quota for a second in a burst at the start of that second. Latency runs from a request leaving the generator to its answer; "schedule slip" shows how late requests left, i.e. whether the generator kept the pace.`,
+    method: `${rate} GET/s (half of the proxy's median peak of ${formatNumber(proxyPeak)} req/s), ${plan.pacedSeconds} s per target and round, ${plan.pacedRounds} round(s), the ${WORKERS_NAME} row at half of its own peak instead, sent at a steady pace by a small open-loop generator (undici, ${CONNECTIONS} connections): request i leaves at i / rate whether or not earlier ones are back. autocannon's \`overallRate\` is not used because it sends each connection's quota for a second in a burst at the start of that second. Latency runs from a request leaving the generator to its answer; "schedule slip" shows how late requests left, i.e. whether the generator kept the pace.`,
     tables: [table],
     reading: [
       `Goal: p99 added by the proxy under ${GOAL_ADDED_P99_MS} ms at half its peak: ${formatNumber(added, 2)} ms, ${formatVerdict(added < GOAL_ADDED_P99_MS)}.`,

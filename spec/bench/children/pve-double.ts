@@ -27,6 +27,8 @@ export interface DoubleClone {
 export interface DoubleRecord {
   clones: DoubleClone[];
   statusPolls: number;
+  /** The most clone tasks the double ran at once: 1 if every proxy kept to the shared lane. */
+  maxConcurrentCloneTasks: number;
 }
 
 const settings = JSON.parse(process.env.BENCH_DOUBLE ?? '{}') as DoubleSettings;
@@ -67,7 +69,11 @@ async function main(): Promise<void> {
           endedAt: task.endedAt,
           postReceivedAt: posts.get(task.newid),
         }));
-        return { clones, statusPolls: pve.record.statusPolls };
+        return {
+          clones,
+          statusPolls: pve.record.statusPolls,
+          maxConcurrentCloneTasks: pve.record.maxConcurrentCloneTasks,
+        };
       },
       stop: () => pve.close(),
     },
