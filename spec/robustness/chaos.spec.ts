@@ -2,20 +2,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { type Reply, sendClone } from '../support/http-client';
+import { mulberry32 } from '../support/random';
 import { type Stack, startStack } from '../support/stack';
 import { until } from '../support/until';
-
-/** A small seeded generator, so that a failing run can be replayed. */
-function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Sent {
   newid: number;
@@ -31,7 +20,8 @@ const CLONES_PER_ROUND = 24;
 
 describe(`chaos: random bursts, aborts, poll failures, slow and failing answers (seed ${SEED})`, () => {
   let stack: Stack;
-  const random = createRandom(SEED);
+  // Seeded, so that a failing run can be replayed with CHAOS_SEED.
+  const random = mulberry32(SEED);
 
   before(async () => {
     stack = await startStack({
