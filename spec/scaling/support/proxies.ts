@@ -1,6 +1,7 @@
-import { loadServerConfig, type ServerConfig } from '../../../lib/config/server-config';
+import type { ServerConfig } from '../../../lib/config/server-config';
 import { createSilentLogger, type Logger } from '../../../lib/observe/logger';
 import { type CloneProxyServer, createCloneProxyServer } from '../../../lib/server';
+import { createSpecConfig } from '../../support/stack';
 
 export interface Proxies {
   servers: CloneProxyServer[];
@@ -15,14 +16,7 @@ export async function startProxies(
   proxy: Partial<ServerConfig>,
   logger: Logger = createSilentLogger(),
 ): Promise<Proxies> {
-  const config: ServerConfig = {
-    ...loadServerConfig({ CLONE_PROXY_LISTEN: '127.0.0.1:0', CLONE_PROXY_TARGET: pveUrl }),
-    pollIntervalMs: 20,
-    pollTimeoutMs: 30_000,
-    requestTimeoutMs: 5_000,
-    shutdownTimeoutMs: 5_000,
-    ...proxy,
-  };
+  const config = createSpecConfig(pveUrl, proxy);
   const servers = Array.from({ length: count }, () => createCloneProxyServer(config, { logger }));
   const urls = await Promise.all(servers.map((server) => server.listen()));
 
