@@ -61,6 +61,11 @@ export interface CloneProxyMiddleware extends Express {
   admin: CloneProxyAdmin | undefined;
   /** Answer waiting clones with 503, wait for the one in flight, release upstream connections. */
   close: (timeoutMs?: number) => Promise<void>;
+  /**
+   * Load what the first clone needs (undici) now instead of on that clone. The server calls it
+   * once listening; a gateway may call it when it is ready. Safe to call more than once.
+   */
+  warmUp: () => void;
 }
 
 /**
@@ -172,6 +177,7 @@ export function createCloneProxyMiddleware(
       closing ??= shutdown(timeoutMs);
       return closing;
     },
+    warmUp: () => upstream.warmUp(),
   });
 }
 

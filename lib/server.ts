@@ -65,6 +65,8 @@ export function createCloneProxyServer(
     },
     async listen() {
       const url = await listen(server, config.listen, Boolean(config.tls));
+      // Listening comes first (start-up time); the first clone should not wait for undici.
+      setImmediate(() => proxy.middleware.warmUp());
       if (admin && config.adminListen) {
         adminUrl = await listen(admin.server, config.adminListen, false).catch(async (error) => {
           await new Promise((resolve) => server.close(resolve));

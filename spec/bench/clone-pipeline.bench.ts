@@ -49,6 +49,9 @@ interface PipelineRun {
   gapP95Ms: number;
   /** Gaps after a task whose template had been cloned before, so its duration was known. */
   learnedGapP95Ms: number;
+  /** The two parts of a gap: task end to the poll that sees it, that poll to the next POST. */
+  seenLateMedianMs: number;
+  seenToNextMedianMs: number;
   pollsPerClone: number;
   pollsPerTaskSecond: number;
   maxConcurrentCloneTasks: number;
@@ -227,10 +230,16 @@ function summarize(
   const taskSumMs = clones.reduce((sum, c) => sum + ((c.endedAt ?? c.startedAt) - c.startedAt), 0);
   const gaps: number[] = [];
   const learnedGaps: number[] = [];
+  const seenLate: number[] = [];
+  const seenToNext: number[] = [];
   const seen = new Set<number>();
   for (let i = 1; i < clones.length; i++) {
     const before = clones[i - 1];
     const arrived = clones[i].postReceivedAt ?? clones[i].startedAt;
+    if (before.endedAt !== undefined && before.stopSeenAt !== undefined) {
+      seenLate.push(before.stopSeenAt - before.endedAt);
+      seenToNext.push(arrived - before.stopSeenAt);
+    }
     const learned = seen.has(before.vmid);
     seen.add(before.vmid);
     if (before.endedAt === undefined) continue;
@@ -245,6 +254,8 @@ function summarize(
     gapMedianMs: median(gaps),
     gapP95Ms: percentile(gaps, 95),
     learnedGapP95Ms: percentile(learnedGaps, 95),
+    seenLateMedianMs: median(seenLate),
+    seenToNextMedianMs: median(seenToNext),
     pollsPerClone: record.statusPolls / plan.length,
     pollsPerTaskSecond: record.statusPolls / (taskSumMs / 1000),
     maxConcurrentCloneTasks: record.maxConcurrentCloneTasks,
@@ -284,6 +295,8 @@ function describe(
     gapMedian: figure(runs, (r) => r.gapMedianMs).median,
     gapP95: figure(runs, (r) => r.gapP95Ms).median,
     learnedP95: figure(runs, (r) => r.learnedGapP95Ms).median,
+    seenLate: figure(runs, (r) => r.seenLateMedianMs).median,
+    seenToNext: figure(runs, (r) => r.seenToNextMedianMs).median,
     polls: figure(runs, (r) => r.pollsPerTaskSecond).median,
     makespan: figure(runs, (r) => r.makespanMs).median,
     mostAtOnce: Math.max(...runs.map((r) => r.maxConcurrentCloneTasks)),
@@ -310,7 +323,7 @@ function describe(
   const reading = [
     `Task durations: one per template, drawn log-uniformly from its own quarter of 0.5–8 s (so the four span the range), times a ±2 % jitter per clone, with mulberry32 seeded 0x${DURATION_SEED.toString(16)}: ${durations} (median of 5 clones each). Clones of one template take about as long as each other, as in real use, so a proxy that learns durations per template can profit; they are submitted round-robin over the templates, so each template's first clone comes before any second one.`,
     `With the defaults the 20 clones took ${adaptive.ratio.toFixed(3)} times the sum of their tasks; with fixed ${(FIXED_INTERVAL_MS * scale) / 1000} s polling ${fixed.ratio.toFixed(3)} times: ${savedPerClone.toFixed(2)} s more per clone, spent waiting for a poll that comes up to a whole interval after the task stopped.`,
-    `The dispatch gap is what the proxy adds between two tasks: seeing the stop, answering the client, sending the next POST. With 19 gaps per run the p95 is the largest one, and 4 of them follow a template's first clone, whose duration the proxy cannot know yet; after a known template the p95 is ${formatNumber(adaptive.learnedP95)} ms.`,
+    `The dispatch gap is what the proxy adds between two tasks: seeing the stop, answering the client, sending the next POST. With 19 gaps per run the p95 is the largest one, and 4 of them follow a template's first clone, whose duration the proxy cannot know yet; after a known template the p95 is ${formatNumber(adaptive.learnedP95)} ms. Of a median gap, ${formatNumber(adaptive.seenLate)} ms pass until a status poll reaches the double after the task ended, and ${formatNumber(adaptive.seenToNext)} ms from that poll to the next clone POST (the poll's answer, the client's answer, the next job's start).`,
     `Polls per task-second: ${adaptive.polls.toFixed(2)} adaptive against ${fixed.polls.toFixed(2)} fixed.`,
     redis
       ? `${REDIS_NAME} (issue 6): the clones spread round-robin over ${REDIS_PROXIES} proxy processes that share one redis-server took ${redis.ratio.toFixed(3)} times the task sum, against ${adaptive.ratio.toFixed(3)} for one proxy with its lanes in memory; dispatch gap median ${formatNumber(redis.gapMedian)} ms (in memory ${formatNumber(adaptive.gapMedian)} ms), p95 ${formatNumber(redis.gapP95)} ms (${formatNumber(adaptive.gapP95)} ms). At most ${redis.mostAtOnce} clone task(s) ran at once in the double; one at a time: ${formatVerdict(redis.mostAtOnce <= 1)}.`

@@ -22,6 +22,8 @@ export interface DoubleClone {
   startedAt: number;
   endedAt?: number;
   postReceivedAt?: number;
+  /** The first status poll of this task that reached the double after the task ended. */
+  stopSeenAt?: number;
 }
 
 export interface DoubleRecord {
@@ -57,7 +59,14 @@ async function main(): Promise<void> {
     {
       record: (): DoubleRecord => {
         const posts = new Map<number, number>();
+        const stopSeen = new Map<string, number>();
+        const ends = new Map(pve.record.cloneTasks.map((task) => [task.upid, task.endedAt]));
         for (const request of pve.record.requests) {
+          const upid = readPolledUpid(request.method, request.url);
+          const endedAt = upid ? ends.get(upid) : undefined;
+          if (upid && endedAt !== undefined && request.receivedAt >= endedAt && !stopSeen.has(upid))
+            stopSeen.set(upid, request.receivedAt);
+
           if (request.method !== 'POST' || !request.url.endsWith('/clone')) continue;
           const newid = Number(new URLSearchParams(request.body.toString('utf8')).get('newid'));
           if (!posts.has(newid)) posts.set(newid, request.receivedAt);
@@ -68,6 +77,7 @@ async function main(): Promise<void> {
           startedAt: task.startedAt,
           endedAt: task.endedAt,
           postReceivedAt: posts.get(task.newid),
+          stopSeenAt: stopSeen.get(task.upid),
         }));
         return {
           clones,
@@ -79,6 +89,13 @@ async function main(): Promise<void> {
     },
     { url },
   );
+}
+
+/** The UPID a `GET …/tasks/<UPID>/status` asks about. */
+function readPolledUpid(method: string, url: string): string | undefined {
+  if (method !== 'GET') return undefined;
+  const match = /\/tasks\/([^/?]+)\/status/.exec(url);
+  return match ? decodeURIComponent(match[1]) : undefined;
 }
 
 void main();
