@@ -10,6 +10,7 @@ import {
   type CloneProxyMiddlewareOptions,
   createCloneProxyMiddleware,
 } from './middleware';
+import { ADMIN_PREFIX } from './observe/admin-router';
 import { createSilentLogger, type Logger } from './observe/logger';
 import { parseApiFormat } from './pve/api-format';
 import { createErrorAnswer } from './pve/envelope';
@@ -45,10 +46,20 @@ export function createCloneProxy(
   app.use(middleware);
   app.use(lastResort);
 
+  const orLastResort = (req: IncomingMessage, res: ServerResponse) => (error?: unknown) => {
+    if (error) lastResort(error, req as never, res as never, () => {});
+  };
+  const passThrough = (req: IncomingMessage, res: ServerResponse) =>
+    middleware.passThrough(req, res, orLastResort(req, res));
+
+  // Express only for the admin paths and nextid reservations (GETs): clones, which may wait
+  // for minutes by the thousand, skip its per-request state too.
   const listener = (req: IncomingMessage, res: ServerResponse) => {
-    if (middleware.claims(req)) return void app(req, res);
-    middleware.passThrough(req, res, (error) => {
-      if (error) lastResort(error, req as never, res as never, () => {});
+    if (!middleware.claims(req)) return passThrough(req, res);
+    if (req.method !== 'POST' || req.url?.startsWith(ADMIN_PREFIX)) return void app(req, res);
+    middleware.admitClone(req, res, (error) => {
+      if (error) return orLastResort(req, res)(error);
+      passThrough(req, res);
     });
   };
   return { app, middleware, listener };
@@ -62,7 +73,8 @@ function createLastResort(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     logger.error('request failed inside the proxy', {
       method: req.method,
-      path: req.path,
+      // Outside Express (clones, passthrough) there is no req.path; the query may hold secrets.
+      path: (req.originalUrl ?? req.url ?? '').split('?')[0],
       reason: (error as Error)?.message ?? String(error),
     });
     const code: ProxyErrorCode = 'CLONE_PROXY_INTERNAL';

@@ -55,6 +55,12 @@ export interface CloneProxyMiddleware extends Express {
    * the hot path, and Express's per-request work would cost more than the proxying itself.
    */
   claims(req: IncomingMessage): boolean;
+  /**
+   * Clone admission alone, as a plain Node handler: `next` is called for what is not a clone.
+   * A server may send clones here without Express; a waiting clone then holds only its own
+   * request, response and job, not Express's per-request state (half of its memory).
+   */
+  admitClone(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void;
   /** Passthrough alone, as a plain Node handler (plus its debug log line). */
   passThrough(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void;
   /** The admin endpoints this router serves; undefined with `admin: false`. */
@@ -141,7 +147,8 @@ export function createCloneProxyMiddleware(
     const holds = redis && createRedisNextidHolds(redis, config.nextidHoldMs);
     router.use(createNextidReservation(lanes, context, holds));
   }
-  router.use(createCloneAdmission(lanes, context));
+  const admitClone = createCloneAdmission(lanes, context);
+  router.use(admitClone);
   const passthroughLog = createPassthroughLog(logger);
   router.use(passthroughLog);
   router.use(passthrough);
@@ -166,6 +173,7 @@ export function createCloneProxyMiddleware(
       return true;
     },
     claims: (req: IncomingMessage) => claimsRequest(req, config, admin !== undefined),
+    admitClone,
     passThrough(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
       passthroughLog(req, res, () => passthrough(req as never, res as never, next));
     },

@@ -85,7 +85,8 @@ export class CloneLane {
 
     this.waiting.add(job);
     this.active.set(job.request.key, job);
-    this.queue.push(job);
+    // With a callback, async.queue keeps no promise per waiting job (thousands may wait).
+    this.queue.push(job, ignoreQueueResult);
     return true;
   }
 
@@ -131,3 +132,6 @@ export class CloneLane {
     if (this.active.get(job.request.key) === job) this.active.delete(job.request.key);
   }
 }
+
+/** The worker above answers every job itself; async.queue has nothing to report back. */
+function ignoreQueueResult(): void {}
