@@ -3,7 +3,12 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
-import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
+import {
+  createProxyMiddleware,
+  debugProxyErrorsPlugin,
+  proxyEventsPlugin,
+  type RequestHandler,
+} from 'http-proxy-middleware';
 
 import { writeAnswer } from './clone/answer-writer';
 import type { ProxyConfig } from './config/proxy-config';
@@ -32,6 +37,12 @@ export function createPassthrough(
     xfwd: true,
     secure: tls.rejectUnauthorized,
     agent,
+    // Per request, the default logger plugin parses a URL and formats a line for a logger
+    // that is off; the other defaults (error guards, the `on` handlers) stay.
+    ejectPlugins: true,
+    plugins: [debugProxyErrorsPlugin, proxyEventsPlugin],
+    // The path is set from the raw request line below; http-proxy's own url.parse is wasted.
+    ignorePath: true,
     on: {
       // http-proxy would normalise the path (`\` to `/`, runs of `/` merged) and so could turn a
       // path that PVE refuses into a clone that never passed the queue: send it as received.

@@ -34,6 +34,7 @@ export async function benchQueueScale(options: { log: (line: string) => void }):
   });
   let proxy: BenchChild | undefined;
   const clients: Socket[] = [];
+  let findings: Omit<Findings, 'floor'>;
   try {
     proxy = await startBenchChild('proxy-server', {
       env: {
@@ -113,7 +114,7 @@ export async function benchQueueScale(options: { log: (line: string) => void }):
       Array.from({ length: ABORTS }, (_, i) => last - i),
     );
 
-    return describe({
+    findings = {
       limit,
       count,
       waitingFull,
@@ -127,12 +128,34 @@ export async function benchQueueScale(options: { log: (line: string) => void }):
       admin,
       front,
       back,
-    });
+    };
   } finally {
     // Killed outright: a graceful stop would answer 10,000 clones and wait for the task.
     await proxy?.kill();
     for (const socket of clients) socket.destroy();
     await double.stop();
+  }
+
+  options.log(`queue scale: a bare Node.js HTTP server holding ${formatNumber(count)} requests`);
+  return describe({ ...findings, floor: await measureNodeFloor(count) });
+}
+
+/** What Node's own HTTP server costs for the same waiting requests, bodies read, nothing else. */
+async function measureNodeFloor(count: number): Promise<{ idle: ProxyMemory; full: ProxyMemory }> {
+  const holder = await startBenchChild('node-holder', { execArgv: ['--expose-gc'] });
+  const clients: Socket[] = [];
+  try {
+    const port = Number(new URL(String(holder.ready.url)).port);
+    const idle = await holder.call<ProxyMemory>('memory');
+    for (let from = 0; from < count; from += BATCH) {
+      const to = Math.min(count, from + BATCH);
+      for (let i = from; i < to; i++) clients.push(openClone(port, FIRST_NEWID + i, () => {}));
+      await until(async () => (await holder.call<number>('waiting')) >= to, 30_000);
+    }
+    return { idle, full: await holder.call<ProxyMemory>('memory') };
+  } finally {
+    await holder.kill();
+    for (const socket of clients) socket.destroy();
   }
 }
 
@@ -255,12 +278,16 @@ interface Findings {
   admin: { path: string; status: number; bytes: number; medianMs: number; maxMs: number }[];
   front: { positions: number[]; times: number[] };
   back: { positions: number[]; times: number[] };
+  /** The bare Node.js HTTP server holding as many requests. */
+  floor: { idle: ProxyMemory; full: ProxyMemory };
 }
 
 function describe(f: Findings): Section {
   const mib = (bytes: number) => bytes / 1_048_576;
   const rssAbove = mib(f.full.rssBytes - f.idle.rssBytes);
   const heapAbove = mib(f.full.heapUsedBytes - f.idle.heapUsedBytes);
+  const floorRss = mib(f.floor.full.rssBytes - f.floor.idle.rssBytes);
+  const floorHeap = mib(f.floor.full.heapUsedBytes - f.floor.idle.heapUsedBytes);
   const fillEarly = f.fill.filter((batch) => batch.upTo <= f.early);
   const fillLate = f.fill.slice(-2);
   const meanOf = (batches: typeof f.fill) =>
@@ -283,6 +310,12 @@ function describe(f: Findings): Section {
         '',
         `${formatNumber(rssAbove, 1)} MiB (${formatNumber(heapAbove, 1)} MiB)`,
         `≤ ${GOALS.memoryMiB} MiB RSS: ${formatVerdict(rssAbove <= GOALS.memoryMiB)}`,
+      ],
+      [
+        'bare Node.js HTTP server holding as many requests, above idle: RSS (heap)',
+        '',
+        `${formatNumber(floorRss, 1)} MiB (${formatNumber(floorHeap, 1)} MiB)`,
+        'calibration',
       ],
       [
         `enqueue one clone, connect to queued: median (p95) of ${PROBES}`,
@@ -315,6 +348,7 @@ function describe(f: Findings): Section {
 
   const reading = [
     `${formatNumber(f.waitingFull)} clones waited behind one running clone, ${formatNumber(f.full.rssBytes / 1_048_576, 0)} MiB RSS in all: about ${formatNumber((f.full.rssBytes - f.idle.rssBytes) / f.waitingFull / 1024, 1)} KiB per waiting clone, its socket, request and job included (heap measured after a full GC, RSS as the OS sees it).`,
+    `A bare Node.js HTTP server that only reads each request and keeps its response open needs ${formatNumber(floorRss, 1)} MiB above idle for the same ${formatNumber(f.count)} requests (${formatNumber((floorRss * 1024) / f.count, 1)} KiB each): Node's socket, parser, request and response objects. The proxy adds ${formatNumber(rssAbove - floorRss, 1)} MiB (${formatNumber(((rssAbove - floorRss) * 1024) / f.count, 1)} KiB per clone) for the job, its parameters, headers and digest. A goal of ${GOALS.memoryMiB} MiB lies below what Node's HTTP server alone needs; meeting it would take a server that does not keep Node's per-request objects, that is, HTTP parsing of our own.`,
     `Metrics and status answered in at most ${ms(adminWorst)} with the queue full.`,
   ];
   if (f.count < WANTED) {
