@@ -103,3 +103,35 @@ describe('pve-clone-proxy at start', () => {
     assert.match(result.stdout, /^CLONE_PROXY_TARGET=https:\/\/127\.0\.0\.1:8006$/m);
   });
 });
+
+describe('pve-clone-proxy once listening', () => {
+  it('should load undici after binding, not before, so the first clone does not wait for it', async () => {
+    // A fresh process: in this one, other specs have long loaded undici.
+    const script = `
+      const { createCloneProxyServer } = require('./lib/server');
+      const { loadServerConfig } = require('./lib/config/server-config');
+      const loaded = () => Object.keys(require.cache).some((p) => /node_modules[\\\\/]undici[\\\\/]/.test(p));
+      const server = createCloneProxyServer(loadServerConfig({
+        CLONE_PROXY_LISTEN: '127.0.0.1:0', CLONE_PROXY_TARGET: 'https://127.0.0.1:9',
+      }));
+      const before = loaded();
+      server.listen().then(() => setImmediate(() => {
+        console.log(JSON.stringify({ before, after: loaded() }));
+        server.close();
+      }));`;
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
+        cwd: join(__dirname, '..'),
+        env: { PATH: process.env.PATH ?? '' },
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+      });
+      child.on('error', reject);
+      child.on('exit', () => resolve(stdout));
+    });
+
+    assert.deepEqual(JSON.parse(output), { before: false, after: true });
+  });
+});
