@@ -46,8 +46,10 @@ export function createCloneProxy(
   app.use(middleware);
   app.use(lastResort);
 
+  // Passthrough takes every request; one it declined would otherwise never be answered.
   const orLastResort = (req: IncomingMessage, res: ServerResponse) => (error?: unknown) => {
-    if (error) lastResort(error, req as never, res as never, () => {});
+    const fault = error ?? new Error('passthrough declined the request');
+    lastResort(fault, req as never, res as never, () => {});
   };
   const passThrough = (req: IncomingMessage, res: ServerResponse) =>
     middleware.passThrough(req, res, orLastResort(req, res));

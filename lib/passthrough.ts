@@ -41,8 +41,9 @@ export function createPassthrough(
     // that is off; the other defaults (error guards, the `on` handlers) stay.
     ejectPlugins: true,
     plugins: [debugProxyErrorsPlugin, proxyEventsPlugin],
-    // The path is set from the raw request line below; http-proxy's own url.parse is wasted.
-    ignorePath: true,
+    // By default a target whose path does not start with `/` (`OPTIONS *`) is declined with
+    // `next()`, which the server's listener leaves unanswered: PVE answers those too.
+    pathFilter: () => true,
     on: {
       // http-proxy would normalise the path (`\` to `/`, runs of `/` merged) and so could turn a
       // path that PVE refuses into a clone that never passed the queue: send it as received.

@@ -65,14 +65,17 @@ export function createCloneProxyServer(
     },
     async listen() {
       const url = await listen(server, config.listen, Boolean(config.tls));
-      // Listening comes first (start-up time); the first clone should not wait for undici.
-      setImmediate(() => proxy.middleware.warmUp());
       if (admin && config.adminListen) {
         adminUrl = await listen(admin.server, config.adminListen, false).catch(async (error) => {
           await new Promise((resolve) => server.close(resolve));
           throw error;
         });
       }
+      // Listening comes first (start-up time); the first clone should not wait for undici. A
+      // server closed by then has no clone to come, and would leave the agent open.
+      setImmediate(() => {
+        if (!stopping) proxy.middleware.warmUp();
+      });
       return url;
     },
     close() {

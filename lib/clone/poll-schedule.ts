@@ -15,7 +15,6 @@ export const UNKNOWN_SHARE = 0.02;
 const UNKNOWN_FIRST_POLL_MS = 300;
 /** Polls inside the expected window: more see the end sooner, fewer cost PVE less. */
 const POLLS_PER_WINDOW = 4;
-const LONGEST_DENSE_MS = 100;
 /**
  * Past the expected window each wait is this share of the time since the window closed (so
  * the waits grow geometrically), up to the pace for a task of unknown length.
@@ -28,8 +27,8 @@ const LATE_GROWTH = 0.5;
  * - knowing nothing, they poll at 300 ms and then every 200 ms, or every 2 % of the time the
  *   task has run so far once that is longer;
  * - knowing the window in which recent tasks of this kind ended (`TaskDurations`), they wait
- *   for it, poll four times across it (at most 100 ms apart), and back off again if the task
- *   runs late.
+ *   for it, poll four times across it (never more densely than knowing nothing would), and back
+ *   off again if the task runs late.
  * Which costs PVE about two polls per second of task time, most of them on the first task of
  * each kind, and sees most stops within a few tens of milliseconds (docs/benchmarks.md).
  */
@@ -52,8 +51,10 @@ export function createPollSchedule(
       );
   }
 
+  // A window wider than a second (tasks of a kind that vary a lot) is polled no more densely
+  // than a task of unknown length: learning must never cost more than knowing nothing.
   const { earliestMs, latestMs } = expected;
-  const dense = Math.min((latestMs - earliestMs) / POLLS_PER_WINDOW, LONGEST_DENSE_MS);
+  const dense = Math.min((latestMs - earliestMs) / POLLS_PER_WINDOW, unknownPace(earliestMs));
   return (elapsedMs) => {
     // First poll one dense step into the window: at its very start the task is likely running.
     const firstInWindow = earliestMs + dense;

@@ -41,20 +41,34 @@ export class TaskDurations {
 
     const sharpest = Math.min(...sightings.map(widthOf));
     const limit = Math.max(sharpest * COARSE_FACTOR, SHARP_ENOUGH_MS);
-    const ends = sightings
-      .filter((s) => widthOf(s) <= limit)
-      .map((s) => (s.afterMs + s.beforeMs) / 2);
+    const sharp = sightings.filter((s) => widthOf(s) <= limit);
+    const ends = sharp.map((s) => (s.afterMs + s.beforeMs) / 2);
     const first = Math.min(...ends);
     const last = Math.max(...ends);
-    return {
-      earliestMs: Math.max(0, first - marginOf(ends, sharpest)),
-      latestMs: last + marginOf(ends, sharpest),
-      samples: sightings.length,
-    };
+    const margin = marginOf(ends, sharpest);
+    let earliestMs = first - margin;
+    let latestMs = last + margin;
+
+    // A coarse sighting that lies outside the sharp ends still says something: a task seen
+    // stopped at the first poll of its window, with no running poll inside it, ended earlier
+    // than the window foresaw (tasks got faster); one last seen running past the window ended
+    // later. The window stretches that way, so the next task of the kind is seen sharply
+    // again instead of late every time.
+    const width = latestMs - earliestMs;
+    for (const coarse of sightings.filter((s) => widthOf(s) > limit)) {
+      if (coarse.afterMs < earliestMs && coarse.beforeMs <= last) {
+        earliestMs = Math.min(earliestMs, Math.max(coarse.afterMs, coarse.beforeMs - width));
+      }
+      if (coarse.afterMs > latestMs) latestMs = Math.max(latestMs, coarse.beforeMs);
+    }
+    return { earliestMs: Math.max(0, earliestMs), latestMs, samples: sightings.length };
   }
 
   /** Record a task that ended between `afterMs` (last seen running) and `beforeMs` (seen stopped). */
   record(kind: string, afterMs: number, beforeMs = afterMs): void {
+    // One NaN would make every window, and so every wait, NaN: a 1 ms timer polling PVE.
+    if (!Number.isFinite(afterMs) || !Number.isFinite(beforeMs)) return;
+
     let sightings = this.kinds.get(kind);
     if (!sightings) {
       if (this.kinds.size >= MAX_KINDS) this.kinds.delete(this.kinds.keys().next().value as string);

@@ -97,14 +97,51 @@ describe('TaskDurations', () => {
     const lengths = Array.from({ length: 8 }, () => 4000 * (1 + 0.02 * (2 * random() - 1)));
     const polls = lengths.map((durationMs) => watchOne(durations, 'kind', durationMs).length);
 
+    // From the first task's 200 ms wide sighting to a window around the ends seen since.
     const window = durations.estimate('kind');
+    const recent = lengths.slice(2);
     assert.ok(
-      window && window.earliestMs >= 3800 && window.latestMs <= 4200,
+      window &&
+        window.earliestMs <= Math.min(...recent) &&
+        window.latestMs >= Math.max(...recent) &&
+        window.latestMs - window.earliestMs <= 400,
       JSON.stringify(window),
     );
     // The first task costs about five polls a second; later ones the 2 s bound and a few more.
     assert.ok(polls[0] > 15, `first: ${polls[0]} polls`);
     assert.ok(Math.max(...polls.slice(3)) <= 6, `later: ${polls.join(', ')}`);
+  });
+
+  it('should ignore a sighting that is not a finite number, keeping the waits bounded', () => {
+    const durations = new TaskDurations();
+    const clean = new TaskDurations();
+    durations.record('kind', 1000, 1020);
+    clean.record('kind', 1000, 1020);
+    for (const [afterMs, beforeMs] of [
+      [Number.NaN, Number.NaN],
+      [1000, Number.NaN],
+      [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
+    ]) {
+      durations.record('kind', afterMs, beforeMs);
+    }
+
+    assert.deepEqual(durations.estimate('kind'), clean.estimate('kind'));
+    const schedule = createPollSchedule(2000, true, durations.estimate('kind'));
+    for (const gap of gapsOf(pollTimes(schedule, 5000))) {
+      assert.ok(gap >= MIN_POLL_MS && gap <= 2000, `${gap} ms`);
+    }
+  });
+
+  it('should keep seeing tasks that get a little faster, or slower, each time', () => {
+    for (const factor of [0.97, 1.03]) {
+      const durations = new TaskDurations();
+      const late: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const durationMs = 4000 * factor ** i;
+        late.push(lastOf(watchOne(durations, 'kind', durationMs)) - durationMs);
+      }
+      assert.ok(Math.max(...late.slice(1)) <= 300, `${factor}: seen late by ${late.join(', ')}`);
+    }
   });
 
   it('should follow tasks that became faster', () => {
