@@ -131,13 +131,16 @@ describe('pve-clone-proxy once listening', () => {
         CLONE_PROXY_LISTEN: '127.0.0.1:0', CLONE_PROXY_TARGET: 'https://127.0.0.1:9',
       }));
       const before = loaded();
-      server.listen().then(() => setImmediate(() => {
-        console.log(JSON.stringify({ before, after: loaded() }));
-        server.close();
-      }));`;
+      server.listen().then(() => {
+        const atListen = loaded();
+        setTimeout(() => {
+          console.log(JSON.stringify({ before, atListen, after: loaded() }));
+          server.close();
+        }, 300);
+      });`;
     const output = await runScript(script);
 
-    assert.deepEqual(JSON.parse(output), { before: false, after: true });
+    assert.deepEqual(JSON.parse(output), { before: false, atListen: false, after: true });
   });
 
   it('should not load undici when closed right after listening', async () => {
@@ -150,7 +153,7 @@ describe('pve-clone-proxy once listening', () => {
       }));
       server.listen().then(() => server.close()).then(() => setTimeout(() => {
         console.log(JSON.stringify({ after: loaded() }));
-      }, 50));`;
+      }, 300));`;
     const output = await runScript(script);
 
     // Loading it then costs the stopping process a tenth of a second and leaves an open agent.

@@ -143,9 +143,10 @@ export function describePaced(
   };
   const added = median(addedOf(targets[1]));
   const pipe = targets.find((t) => t.name === PIPE_NAME);
+  const cpuOf = (target: Target) => median(runsOf(target).map((r) => r.cpuUsPerRequest));
   const pipeLine = pipe
     ? [
-        `The ${PIPE_NAME} at the same rate adds ${formatNumber(median(addedOf(pipe)), 2)} ms at p99 (the proxy ${formatNumber(added, 2)} ms): on this machine the tail is set by Node.js's HTTP path and by three busy processes sharing two cores, not by what the proxy does per request.`,
+        `The ${PIPE_NAME} at the same rate adds ${formatNumber(median(addedOf(pipe)), 2)} ms at p99 (the proxy ${formatNumber(added, 2)} ms) and spends ${formatNumber(cpuOf(pipe))} µs of CPU per request (the proxy ${formatNumber(cpuOf(targets[1]))} µs): ${formatNumber((rate * cpuOf(pipe)) / 1e4)} % of a core against ${formatNumber((rate * cpuOf(targets[1])) / 1e4)} %.`,
       ]
     : [];
   const coreShare = (rate * median(runsOf(targets[1]).map((r) => r.cpuUsPerRequest))) / 1e6;
