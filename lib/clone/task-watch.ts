@@ -38,23 +38,25 @@ export async function watchTask(
   },
 ): Promise<TaskEnd> {
   const { config, logger } = context;
-  const started = Date.now();
+  // A monotonic clock: a wall-clock step would move the deadline and skew learned durations.
+  const now = () => performance.now();
+  const started = now();
   const deadline = started + config.pollTimeoutMs;
   let refused = 0;
   let transient = 0;
   let lastRunningMs = 0;
 
-  while (Date.now() < deadline) {
+  while (now() < deadline) {
     const planned =
       transient > 0
         ? transientBackoff(config.pollIntervalMs, transient)
-        : options.schedule(Date.now() - started);
-    await sleep(Math.max(0, Math.min(planned, deadline - Date.now())));
+        : options.schedule(now() - started);
+    await sleep(Math.max(0, Math.min(planned, deadline - now())));
 
-    const polledMs = Date.now() - started;
+    const polledMs = now() - started;
     const poll = await pollOnce(upid, credentials, context);
     if (poll.kind === 'stopped') {
-      return { ...poll, endedAfterMs: lastRunningMs, endedBeforeMs: Date.now() - started };
+      return { ...poll, endedAfterMs: lastRunningMs, endedBeforeMs: now() - started };
     }
 
     if (poll.kind === 'running') {
