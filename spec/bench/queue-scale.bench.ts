@@ -3,9 +3,9 @@ import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { send, TOKEN } from '../support/http-client';
-import type { ProxyMemory } from './children/proxy-server';
 import type { DoubleRecord, DoubleSettings } from './children/pve-double';
 import { type BenchChild, startBenchChild } from './support/bench-child';
+import type { ProcessMemory } from './support/memory';
 import { formatNumber, formatVerdict, type Section, type Table } from './support/report';
 import { median, percentile } from './support/stats';
 
@@ -60,7 +60,7 @@ export async function benchQueueScale(options: { log: (line: string) => void }):
     open(0);
     await until(async () => (await double.call<DoubleRecord>('record')).clones.length === 1);
     await sleep(500);
-    const idle = await proxy.call<ProxyMemory>('memory');
+    const idle = await proxy.call<ProcessMemory>('memory');
 
     // fill, probing the enqueue time at about 1,000 and at the end
     options.log(`queue scale: filling ${formatNumber(count)} waiting clones (file limit ${limit})`);
@@ -87,7 +87,7 @@ export async function benchQueueScale(options: { log: (line: string) => void }):
     await fillTo(count - PROBES);
     const probesLate = await probe(proxy, PROBES, () => open(clients.length));
     const waitingFull = await proxy.call<number>('waiting');
-    const full = await proxy.call<ProxyMemory>('memory');
+    const full = await proxy.call<ProcessMemory>('memory');
 
     // admin endpoints with the queue full
     const admin = [];
@@ -141,18 +141,20 @@ export async function benchQueueScale(options: { log: (line: string) => void }):
 }
 
 /** What Node's own HTTP server costs for the same waiting requests, bodies read, nothing else. */
-async function measureNodeFloor(count: number): Promise<{ idle: ProxyMemory; full: ProxyMemory }> {
+async function measureNodeFloor(
+  count: number,
+): Promise<{ idle: ProcessMemory; full: ProcessMemory }> {
   const holder = await startBenchChild('node-holder', { execArgv: ['--expose-gc'] });
   const clients: Socket[] = [];
   try {
     const port = Number(new URL(String(holder.ready.url)).port);
-    const idle = await holder.call<ProxyMemory>('memory');
+    const idle = await holder.call<ProcessMemory>('memory');
     for (let from = 0; from < count; from += BATCH) {
       const to = Math.min(count, from + BATCH);
       for (let i = from; i < to; i++) clients.push(openClone(port, FIRST_NEWID + i, () => {}));
       await until(async () => (await holder.call<number>('waiting')) >= to, 30_000);
     }
-    return { idle, full: await holder.call<ProxyMemory>('memory') };
+    return { idle, full: await holder.call<ProcessMemory>('memory') };
   } finally {
     await holder.kill();
     for (const socket of clients) socket.destroy();
@@ -269,8 +271,8 @@ interface Findings {
   count: number;
   waitingFull: number;
   refused: number;
-  idle: ProxyMemory;
-  full: ProxyMemory;
+  idle: ProcessMemory;
+  full: ProcessMemory;
   fill: { upTo: number; msPerClone: number }[];
   early: number;
   probesEarly: number[];
@@ -279,7 +281,7 @@ interface Findings {
   front: { positions: number[]; times: number[] };
   back: { positions: number[]; times: number[] };
   /** The bare Node.js HTTP server holding as many requests. */
-  floor: { idle: ProxyMemory; full: ProxyMemory };
+  floor: { idle: ProcessMemory; full: ProcessMemory };
 }
 
 function describe(f: Findings): Section {

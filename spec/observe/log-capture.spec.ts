@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-
-import { createLogger, format, transports } from 'winston';
-
 import { type Reply, send, sendClone, TOKEN } from '../support/http-client';
+import { createLogCapture, type LogCapture } from '../support/log-capture';
 import { type Stack, startStack } from '../support/stack';
 import { until } from '../support/until';
 
@@ -11,37 +8,12 @@ const PASSWORD = 'secret';
 const TOKEN_SECRET = '00000000-0000-0000-0000-000000000000';
 const QUERY_SECRET = 'hunter2';
 
-type Line = Record<string, unknown>;
-
-/** A winston logger at `debug` that keeps every line in memory, as JSON. */
-function createCapture() {
-  const text: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      text.push(chunk.toString());
-      done();
-    },
-  });
-  const logger = createLogger({
-    level: 'debug',
-    format: format.combine(format.timestamp(), format.json()),
-    transports: [new transports.Stream({ stream })],
-  });
-  const output = () => text.join('');
-  const lines = () =>
-    output()
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Line);
-  return { logger, output, lines };
-}
-
 describe('logs', () => {
   let stack: Stack;
-  let capture: ReturnType<typeof createCapture>;
+  let capture: LogCapture;
 
   beforeEach(async () => {
-    capture = createCapture();
+    capture = createLogCapture();
     stack = await startStack({
       pve: { taskDurationMs: 150 },
       proxy: { queueSize: 1 },

@@ -1,40 +1,25 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-
-import { createLogger, format, transports } from 'winston';
+import { format } from 'winston';
 
 import { send } from '../support/http-client';
+import { createLogCapture, type LogCapture } from '../support/log-capture';
 import { type Stack, startStack } from '../support/stack';
 
 /**
  * A logger that fails on one message, as a bug inside the proxy would: the clone path runs
  * outside Express in the server, so its last-resort answer is the listener's own.
  */
-function createFailingLogger(failOn: string) {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()));
-      done();
-    },
+function createFailingLogger(failOn: string): LogCapture {
+  const explode = format((info) => {
+    if (info.message === failOn) throw new Error('logger exploded');
+    return info;
   });
-  const logger = createLogger({
-    level: 'debug',
-    format: format.combine(
-      format((info) => {
-        if (info.message === failOn) throw new Error('logger exploded');
-        return info;
-      })(),
-      format.json(),
-    ),
-    transports: [new transports.Stream({ stream })],
-  });
-  return { logger, lines };
+  return createLogCapture({ before: explode() });
 }
 
 describe('a failure inside the proxy', () => {
   let stack: Stack;
-  let capture: ReturnType<typeof createFailingLogger>;
+  let capture: LogCapture;
 
   beforeEach(async () => {
     capture = createFailingLogger('clone refused: no ticket or token');
@@ -53,10 +38,10 @@ describe('a failure inside the proxy', () => {
     assert.equal(reply.headers['x-clone-proxy-error'], 'CLONE_PROXY_INTERNAL');
     assert.equal(reply.json().data, null);
     assert.match(reply.reason, /internal error/);
-    const line = capture.lines.find((l) => l.message === 'request failed inside the proxy');
+    const line = capture.lines().find((l) => l.message === 'request failed inside the proxy');
     assert.equal(line?.path, '/api2/json/nodes/pve1/lxc/9000/clone');
     assert.equal(line?.reason, 'logger exploded');
-    assert.ok(!JSON.stringify(capture.lines).includes('hunter2'));
+    assert.ok(!JSON.stringify(capture.lines()).includes('hunter2'));
     assert.equal(stack.pve.record.requests.length, 0);
   });
 });

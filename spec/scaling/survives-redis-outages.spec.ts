@@ -1,30 +1,11 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-import { createLogger, format, transports } from 'winston';
 
 import { createFakePve, type FakePve } from '../../lib/fake-pve';
 import { sendClone } from '../support/http-client';
+import { createLogCapture } from '../support/log-capture';
 import { type Proxies, startProxies } from './support/proxies';
 import { type RedisServer, startRedisServer } from './support/redis-server';
-
-/** A logger that keeps its JSON lines, to count the outage warnings. */
-function createCapture() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()));
-      done();
-    },
-  });
-  const logger = createLogger({
-    level: 'info',
-    format: format.json(),
-    transports: [new transports.Stream({ stream })],
-  });
-  return { logger, lines };
-}
 
 describe('Redis out of reach', () => {
   let redis: RedisServer;
@@ -78,7 +59,7 @@ describe('Redis out of reach', () => {
   });
 
   it('should keep serializing in this process with CLONE_PROXY_REDIS_FAILURE=local', async () => {
-    const capture = createCapture();
+    const capture = createLogCapture({ level: 'info' });
     proxies = await startProxies(
       1,
       pveUrl,
@@ -96,9 +77,9 @@ describe('Redis out of reach', () => {
     }
     assert.equal(pve.record.maxConcurrentCloneTasks, 1);
     assert.equal(pve.record.cloneTasks.length, 3);
-    const warnings = capture.lines.filter((line) =>
-      /^redis unreachable/.test(String(line.message)),
-    );
+    const warnings = capture
+      .lines()
+      .filter((line) => /^redis unreachable/.test(String(line.message)));
     assert.equal(warnings.length, 1, 'one warning for the whole outage');
     assert.equal(warnings[0].level, 'warn');
   });

@@ -2,7 +2,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { serveParent } from '../support/bench-child';
-import type { ProxyMemory } from './proxy-server';
+import { readMemory } from '../support/memory';
 
 /**
  * The calibration row of the queue benchmark: a bare Node.js HTTP server that reads each
@@ -21,12 +21,7 @@ server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo;
   serveParent(
     {
-      memory: (): ProxyMemory => {
-        const collect = (globalThis as { gc?: () => void }).gc;
-        collect?.();
-        const usage = process.memoryUsage();
-        return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, collected: Boolean(collect) };
-      },
+      memory: readMemory,
       waiting: () => held.length,
       stop: () => {
         server.closeAllConnections();

@@ -2,13 +2,7 @@ import { loadServerConfig } from '../../../lib/config/server-config';
 import { createLogger } from '../../../lib/observe/logger';
 import { createCloneProxyServer } from '../../../lib/server';
 import { serveParent, tellParent } from '../support/bench-child';
-
-/** Memory of this process as `process.memoryUsage` sees it, after a full collection if allowed. */
-export interface ProxyMemory {
-  rssBytes: number;
-  heapUsedBytes: number;
-  collected: boolean;
-}
+import { readMemory } from '../support/memory';
 
 const WAIT_STEP_MS = 20;
 
@@ -34,12 +28,7 @@ async function main(): Promise<void> {
 
   serveParent(
     {
-      memory: (): ProxyMemory => {
-        const collect = (globalThis as { gc?: () => void }).gc;
-        collect?.();
-        const usage = process.memoryUsage();
-        return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, collected: Boolean(collect) };
-      },
+      memory: readMemory,
       trace: (on: boolean) => {
         tracing = on;
       },
